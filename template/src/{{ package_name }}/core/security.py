@@ -1,0 +1,57 @@
+"""Password hashing (argon2) and access tokens (JWT with pinned algorithm, issuer and audience)."""
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import jwt
+from pwdlib import PasswordHash
+from starlette.concurrency import run_in_threadpool
+
+from .config import Settings
+
+_password_hash = PasswordHash.recommended()
+# Verified when the e-mail is unknown, so that sign-in takes as long either way
+# and response times do not reveal which e-mails have accounts.
+_DUMMY_HASH = _password_hash.hash("dummy password that matches no account")
+
+
+async def hash_password(password: str) -> str:
+    # argon2 is CPU-bound by design; it releases the GIL, so a thread keeps the loop free.
+    return await run_in_threadpool(_password_hash.hash, password)
+
+
+async def verify_password(password: str, password_hash: str | None) -> bool:
+    if password_hash is None:
+        await run_in_threadpool(_password_hash.verify, password, _DUMMY_HASH)
+        return False
+    return await run_in_threadpool(_password_hash.verify, password, password_hash)
+
+
+def create_access_token(subject: UUID, settings: Settings, *, now: datetime | None = None) -> str:
+    issued_at = now or datetime.now(UTC)
+    claims = {
+        "sub": str(subject),
+        "iat": issued_at,
+        "exp": issued_at + timedelta(minutes=settings.access_token_expire_minutes),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+    }
+    return jwt.encode(
+        claims, settings.jwt_secret.get_secret_value(), algorithm=settings.jwt_algorithm
+    )
+
+
+def decode_access_token(token: str, settings: Settings) -> UUID | None:
+    """The user id in a valid token, or None for any invalid, expired or foreign token."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret.get_secret_value(),
+            algorithms=[settings.jwt_algorithm],
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+        )
+        return UUID(claims["sub"])
+    except (jwt.PyJWTError, ValueError):
+        return None
