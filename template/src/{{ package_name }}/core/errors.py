@@ -66,7 +66,7 @@ class AuthenticationError(AppError):
     status_code = HTTPStatus.UNAUTHORIZED
     code = "not_authenticated"
     message = "Could not validate credentials."
-    headers = {"WWW-Authenticate": "Bearer"}
+    headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": "Bearer"}
 
 
 class ServiceUnavailableError(AppError):
@@ -128,7 +128,8 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-    return error_response(exc.status_code, code, message, headers=exc.headers)
+    headers = dict(exc.headers) if exc.headers else None
+    return error_response(exc.status_code, code, message, headers=headers)
 
 
 async def _unhandled_error(_: Request, exc: Exception) -> JSONResponse:

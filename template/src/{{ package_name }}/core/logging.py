@@ -5,7 +5,7 @@ import logging
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -31,11 +31,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class StdoutHandler(logging.StreamHandler[TextIO]):
+    """Writes to the current `sys.stdout`, even after a test runner swapped it."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _: TextIO) -> None:
+        pass
+
+
 def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter())
+    """JSON to stdout; replaces this module's handler only, so other handlers keep working."""
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    for handler in [h for h in root.handlers if isinstance(h, StdoutHandler)]:
+        root.removeHandler(handler)
+    handler = StdoutHandler()
+    handler.setFormatter(JsonFormatter())
+    root.addHandler(handler)
     root.setLevel(level)
     # uvicorn's own access log would duplicate the request log of RequestContextMiddleware.
     logging.getLogger("uvicorn.access").disabled = True

@@ -77,7 +77,7 @@ class RequestContextMiddleware:
 def _request_id_from(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")
+            candidate: str = value.decode("latin-1")
             if _VALID_REQUEST_ID.fullmatch(candidate):
                 return candidate
             break
@@ -125,4 +125,3 @@ class BodySizeLimitMiddleware:
             self._message,
         )
         await response(scope, receive, send)
-

@@ -1,0 +1,99 @@
+from httpx import AsyncClient
+
+from tests.conftest import Mailbox
+from tests.factories import PASSWORD, assert_error, sign_up, token_for, user_payload
+
+
+async def test_sign_up_returns_the_public_fields_only(client: AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/users", json=user_payload(email="  Ada@Example.COM ", full_name=" Ada ")
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert set(body) == {"id", "email", "full_name", "is_active", "created_at"}
+    assert body["email"] == "ada@example.com"
+    assert body["full_name"] == "Ada"
+
+
+async def test_sign_up_sends_the_welcome_email(client: AsyncClient, mailbox: Mailbox) -> None:
+    user = await sign_up(client, full_name="Grace Hopper")
+
+    [message] = await mailbox.wait_for(1)
+    assert message["To"] == user["email"]
+    assert "Welcome" in message["Subject"]
+    assert "Grace Hopper" in message.get_payload()
+
+
+async def test_sign_up_twice_with_one_email_is_a_conflict(client: AsyncClient) -> None:
+    await sign_up(client, email="twice@example.com")
+
+    response = await client.post("/api/v1/users", json=user_payload(email="TWICE@example.com"))
+
+    assert response.status_code == 409
+    assert_error(response.json(), "email_already_registered")
+
+
+async def test_sign_up_rejects_invalid_input(client: AsyncClient) -> None:
+    cases = [
+        user_payload(email="not-an-email"),
+        user_payload(password="short"),
+        user_payload(full_name="   "),
+        user_payload(is_admin=True),
+        {"email": "a@example.com"},
+    ]
+    for payload in cases:
+        response = await client.post("/api/v1/users", json=payload)
+
+        assert response.status_code == 422, payload
+        assert_error(response.json(), "validation_error")
+        assert PASSWORD not in response.text
+
+
+async def test_token_for_valid_credentials(client: AsyncClient) -> None:
+    user = await sign_up(client)
+
+    response = await client.post(
+        "/api/v1/users/token", data={"username": user["email"], "password": PASSWORD}
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] > 0
+
+
+async def test_wrong_password_and_unknown_email_look_the_same(client: AsyncClient) -> None:
+    user = await sign_up(client)
+
+    wrong_password = await client.post(
+        "/api/v1/users/token", data={"username": user["email"], "password": "wrong password!"}
+    )
+    unknown_email = await client.post(
+        "/api/v1/users/token", data={"username": "nobody@example.com", "password": PASSWORD}
+    )
+
+    assert wrong_password.status_code == unknown_email.status_code == 401
+    assert wrong_password.json() == unknown_email.json()
+    assert_error(wrong_password.json(), "invalid_credentials")
+
+
+async def test_me_returns_the_token_owner(client: AsyncClient) -> None:
+    user = await sign_up(client)
+    token = await token_for(client, user["email"])
+
+    response = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 200
+    assert response.json() == user
+
+
+async def test_me_requires_a_valid_token(client: AsyncClient) -> None:
+    missing = await client.get("/api/v1/users/me")
+    garbage = await client.get("/api/v1/users/me", headers={"Authorization": "Bearer x.y.z"})
+
+    for response in (missing, garbage):
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert_error(missing.json(), "not_authenticated")
+    assert_error(garbage.json(), "invalid_credentials")

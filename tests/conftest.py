@@ -1,0 +1,453 @@
+"""Shared helpers and fixtures of the template's own suite.
+
+Rendering uses Copier's Python API on a snapshot of the working tree: the files Git would
+see (tracked and untracked, minus ignored ones), copied without ``.git``. That is what
+``copier copy`` of a dirty local checkout renders, without a throwaway commit per render,
+so uncommitted template work is tested as is and two renders are byte-for-byte comparable.
+Set ``COPIER_FASTAPI_VCS_REF`` (e.g. ``HEAD`` or a tag) to render from Git at that ref instead.
+
+Any test that takes a ``combo`` argument is parametrised over the full product of the
+choices of ``database``, ``queue`` and ``layout`` read from copier.yml.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import copier
+import pytest
+import yaml
+from _services import Services
+
+REPO = Path(__file__).resolve().parents[1]
+COPIER_YML = REPO / "copier.yml"
+MATRIX_QUESTIONS = ("database", "queue", "layout")
+SHARED_DIR_VAR = "_COPIER_FASTAPI_SHARED_DIR"
+TEST_SERVICE_VARS = ("TEST_DATABASE_URL", "TEST_REDIS_URL", "TEST_MONGODB_URL")
+
+# ---------------------------------------------------------------------------------------------
+# copier.yml
+# ---------------------------------------------------------------------------------------------
+
+
+def load_questions() -> dict[str, dict[str, Any]]:
+    """The questions of copier.yml (settings, whose keys start with ``_``, left out)."""
+    config: dict[str, Any] = yaml.safe_load(COPIER_YML.read_text(encoding="utf-8"))
+    return {name: spec for name, spec in config.items() if not name.startswith("_")}
+
+
+def choice_values(question: str) -> list[str]:
+    """The values a choice question accepts, in copier.yml order (label: value maps too)."""
+    choices = load_questions()[question]["choices"]
+    values = choices.values() if isinstance(choices, dict) else choices
+    return [str(value) for value in values]
+
+
+def default_answers() -> dict[str, str]:
+    """The literal defaults of the matrix questions."""
+    questions = load_questions()
+    return {question: str(questions[question]["default"]) for question in MATRIX_QUESTIONS}
+
+
+def combinations() -> list[dict[str, str]]:
+    """Full product of the matrix questions' choices."""
+    per_question = [choice_values(question) for question in MATRIX_QUESTIONS]
+    return [
+        dict(zip(MATRIX_QUESTIONS, values, strict=True))
+        for values in itertools.product(*per_question)
+    ]
+
+
+def combo_id(answers: Mapping[str, Any]) -> str:
+    return "-".join(str(answers[question]) for question in MATRIX_QUESTIONS)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "combo" in metafunc.fixturenames:
+        combos = combinations()
+        metafunc.parametrize("combo", combos, ids=[combo_id(combo) for combo in combos])
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    """Where Copier reads the template from: a path, and a Git ref or ``None`` for none."""
+
+    path: str
+    vcs_ref: str | None = None
+
+
+def snapshot_template(dst: Path) -> TemplateSource:
+    """Copy the working tree as Git sees it (tracked + untracked, minus ignored) into ``dst``."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        ).stdout.decode()
+    except (OSError, subprocess.CalledProcessError):
+        shutil.copytree(
+            REPO,
+            dst,
+            symlinks=True,
+            ignore=shutil.ignore_patterns(".git", ".venv", ".cache", "__pycache__", "*_cache"),
+        )
+        return TemplateSource(str(dst))
+    dst.mkdir(parents=True, exist_ok=True)
+    for relative in filter(None, listed.split("\0")):
+        source = REPO / relative
+        if not source.is_symlink() and not source.exists():
+            continue  # deleted in the working tree, not yet in the index
+        target = dst / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target, follow_symlinks=False)
+    return TemplateSource(str(dst))
+
+
+def template_source(workdir: Path) -> TemplateSource:
+    vcs_ref = os.environ.get("COPIER_FASTAPI_VCS_REF")
+    if vcs_ref:
+        return TemplateSource(str(REPO), vcs_ref)
+    return snapshot_template(workdir / "template-snapshot")
+
+
+def render(
+    source: TemplateSource, dst: Path, answers: Mapping[str, Any], *, pretend: bool = False
+) -> Path:
+    """Render the template non-interactively: ``answers`` plus defaults for the rest."""
+    copier.run_copy(
+        src_path=source.path,
+        dst_path=str(dst),
+        data=dict(answers),
+        defaults=True,
+        unsafe=True,  # _jinja_extensions
+        quiet=True,
+        pretend=pretend,
+        vcs_ref=source.vcs_ref,
+    )
+    return dst
+
+
+_VALIDATION_ERROR = re.compile(
+    r"Validation error for question '(?P<question>[^']+)': (?P<message>.*)", re.S
+)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A copier.yml validator said no."""
+
+    question: str
+    message: str
+
+
+def refusal_of(error: BaseException) -> Refusal | None:
+    """The refusal carried by Copier's error, or ``None`` when the error is something else."""
+    if not isinstance(error, ValueError):
+        return None
+    match = _VALIDATION_ERROR.fullmatch(str(error).strip())
+    if match is None:
+        return None
+    return Refusal(match["question"], match["message"])
+
+
+def refused_by_design(answers: Mapping[str, Any], error: BaseException) -> Refusal | None:
+    """A refusal that names one of the matrix questions and the value it got, else ``None``."""
+    refusal = refusal_of(error)
+    if refusal is None or refusal.question not in answers:
+        return None
+    if (
+        refusal.question not in refusal.message
+        or str(answers[refusal.question]) not in refusal.message
+    ):
+        return None
+    return refusal
+
+
+def rendered_files(project: Path) -> list[Path]:
+    return sorted(path for path in project.rglob("*") if path.is_file() or path.is_symlink())
+
+
+def tree_bytes(project: Path) -> dict[str, tuple[bytes, bool]]:
+    """Relative path -> (content, executable) of every rendered file."""
+    return {
+        path.relative_to(project).as_posix(): (path.read_bytes(), os.access(path, os.X_OK))
+        for path in rendered_files(project)
+    }
+
+
+class Renderer(Protocol):
+    def __call__(self, answers: Mapping[str, Any], dst: Path | None = None) -> Path: ...
+
+
+@pytest.fixture(scope="session")
+def template_src(tmp_path_factory: pytest.TempPathFactory) -> TemplateSource:
+    return template_source(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture
+def render_project(template_src: TemplateSource, tmp_path: Path) -> Renderer:
+    """``render_project(answers)`` renders into a fresh directory below this test's tmp_path."""
+    counter = itertools.count()
+
+    def _render(answers: Mapping[str, Any], dst: Path | None = None) -> Path:
+        return render(template_src, dst or tmp_path / f"project{next(counter)}", answers)
+
+    return _render
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a generated project's own checks
+# ---------------------------------------------------------------------------------------------
+
+
+def uv_binary() -> str:
+    """uv: the one running this suite (``uv run`` sets ``UV``), else the one on PATH."""
+    found = os.environ.get("UV") or shutil.which("uv")
+    if not found:
+        pytest.fail(
+            "uv not found: install it (`pip install uv`) and run `uv run pytest`", pytrace=False
+        )
+    return found
+
+
+def uv_cache_dir() -> Path:
+    """One uv cache for every generated project of the run, so installs are reused."""
+    return Path(os.environ.get("UV_CACHE_DIR") or REPO / ".cache" / "uv")
+
+
+def _python_version(executable: str) -> tuple[int, int] | None:
+    try:
+        out = subprocess.run(
+            [executable, "-c", "import sys; print(*sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return int(out[0]), int(out[1])
+
+
+def find_python(minimum: str) -> str | None:
+    """An interpreter for a generated project whose requires-python is ``>=minimum``.
+
+    Prefers exactly ``minimum`` (the floor the project promises), then any newer one.
+    ``GENERATED_PYTHON`` overrides the search.
+    """
+    if override := os.environ.get("GENERATED_PYTHON"):
+        return override
+    wanted = tuple(int(part) for part in minimum.split("."))
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    exact = [
+        *sorted(pyenv_root.glob(f"versions/{minimum}.*/bin/python{minimum}"), reverse=True),
+        *filter(None, [shutil.which(f"python{minimum}")]),
+    ]
+    for candidate in [*map(str, exact), sys.executable]:
+        if _python_version(candidate) == wanted:
+            return candidate
+    newer = sorted(pyenv_root.glob("versions/3.*/bin/python3"), reverse=True)
+    for candidate in [sys.executable, *map(str, newer)]:
+        version = _python_version(candidate)
+        if version is not None and version >= wanted:
+            return candidate
+    return None
+
+
+def required_python(project: Path) -> str:
+    """The minimum Python of a generated project: ``3.11`` from ``requires-python = ">=3.11"``."""
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    requires: str = pyproject["project"]["requires-python"]
+    return requires.removeprefix(">=").strip()
+
+
+def generated_env(extra: Mapping[str, str]) -> dict[str, str]:
+    """Environment for commands inside a generated project: nothing of this suite's leaks in."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYTEST_", "UV_PROJECT", "COPIER_FASTAPI"))
+        and key not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "UV_PYTHON", *TEST_SERVICE_VARS}
+    }
+    env.update(
+        UV_CACHE_DIR=str(uv_cache_dir()),
+        UV_PYTHON_DOWNLOADS="never",
+        UV_NO_PROGRESS="1",
+        NO_COLOR="1",
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class StepResult:
+    name: str
+    command: Sequence[str]
+    returncode: int
+    seconds: float
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def failure(self, tail_lines: int = 80) -> str:
+        lines = self.output.rstrip().splitlines()
+        shown = "\n".join(lines[-tail_lines:])
+        cut = f"(last {tail_lines} of {len(lines)} lines)\n" if len(lines) > tail_lines else ""
+        command = " ".join(self.command)
+        return f"--- {self.name} failed (exit {self.returncode}): {command}\n{cut}{shown}"
+
+
+def run_step(
+    name: str, command: Sequence[str], cwd: Path, env: Mapping[str, str], timeout: float
+) -> StepResult:
+    started = time.perf_counter()
+    try:
+        completed = subprocess.run(
+            list(command),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+        )
+        returncode, output = completed.returncode, completed.stdout
+    except subprocess.TimeoutExpired as expired:
+        raw = expired.stdout or b""
+        returncode = -1
+        output = (raw.decode(errors="replace") if isinstance(raw, bytes) else raw) + (
+            f"\n[timed out after {timeout:.0f}s]"
+        )
+    return StepResult(name, command, returncode, time.perf_counter() - started, output)
+
+
+# (name, command after `uv`, timeout in seconds); run in the generated project after `uv sync`.
+GENERATED_CHECKS: tuple[tuple[str, tuple[str, ...], float], ...] = (
+    ("ruff check", ("run", "--no-sync", "ruff", "check", "."), 300),
+    ("ruff format", ("run", "--no-sync", "ruff", "format", "--check", "."), 300),
+    ("mypy", ("run", "--no-sync", "mypy"), 900),
+    ("pytest", ("run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"), 1200),
+)
+
+
+@dataclass
+class GeneratedRun:
+    """What happened in one generated project: every step, in order."""
+
+    project: Path
+    steps: list[StepResult] = field(default_factory=list)
+
+    @property
+    def timings(self) -> dict[str, float]:
+        return {step.name: round(step.seconds, 1) for step in self.steps}
+
+    def assert_ok(self) -> None:
+        failed = [step for step in self.steps if not step.ok]
+        if failed:
+            pytest.fail(
+                f"generated project {self.project}: {', '.join(s.name for s in failed)} failed\n"
+                + "\n\n".join(
+                    step.failure(120 if step.name == "pytest" else 60) for step in failed
+                ),
+                pytrace=False,
+            )
+
+
+def run_generated_project(
+    project: Path,
+    python: str,
+    extra_env: Mapping[str, str],
+    checks: Sequence[tuple[str, tuple[str, ...], float]] = GENERATED_CHECKS,
+) -> GeneratedRun:
+    """``uv sync`` then every check; stops after a failed sync, else runs all checks."""
+    uv = uv_binary()
+    env = generated_env(extra_env)
+    run = GeneratedRun(project)
+    sync = run_step("uv sync", (uv, "sync", "--python", python), project, env, timeout=900)
+    run.steps.append(sync)
+    if sync.ok:
+        for name, args, timeout in checks:
+            run.steps.append(run_step(name, (uv, *args), project, env, timeout))
+    return run
+
+
+# ---------------------------------------------------------------------------------------------
+# Servers, one set per test process; PostgreSQL shared by all processes of the run
+# ---------------------------------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-copie's `copie` fixture renders --template (default: the current directory).
+    if Path(config.option.template) == Path.cwd().resolve() and Path.cwd().resolve() != REPO:
+        config.option.template = str(REPO)
+    # The controller (or a run without xdist) makes the directory the workers share; the
+    # workers inherit it through the environment. Outside pytest-of-<user> on purpose:
+    # pgserver runs PostgreSQL as another user when run as root and must traverse it.
+    if not hasattr(config, "workerinput") and SHARED_DIR_VAR not in os.environ:
+        shared = Path(tempfile.mkdtemp(prefix="copier-fastapi-"))
+        shared.chmod(0o755)
+        os.environ[SHARED_DIR_VAR] = str(shared)
+        config.stash[_shared_dir_key] = shared
+
+
+_shared_dir_key = pytest.StashKey[Path]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shared = config.stash.get(_shared_dir_key, None)
+    if shared is not None:
+        shutil.rmtree(shared, ignore_errors=True)
+        os.environ.pop(SHARED_DIR_VAR, None)
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    shared = Path(os.environ.get(SHARED_DIR_VAR) or tmp_path_factory.mktemp("shared"))
+    started = Services(tmp_path_factory.mktemp("services"), shared, os.environ)
+    yield started
+    started.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Timings: each test records {"timings": {step: seconds}}; printed at the end of the run
+# ---------------------------------------------------------------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    rows: list[tuple[str, str, dict[str, float]]] = []
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", None) != "call":
+                continue
+            for key, value in report.user_properties:
+                if key == "timings":
+                    rows.append((report.nodeid, outcome, value))
+    if not rows:
+        return
+    terminalreporter.section("copier-fastapi timings (seconds)")
+    for nodeid, outcome, timings in sorted(rows):
+        steps = "  ".join(f"{name}={seconds:.1f}" for name, seconds in timings.items())
+        name = nodeid.split("::", 1)[-1]
+        terminalreporter.write_line(f"{name:<70} {outcome:<6} {steps}")
