@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the rendered projects")
     args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
     workdir = Path(tempfile.mkdtemp(prefix="render-times-"))
     source = template_source(workdir)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import keyword
 import re
 import sys
+from pathlib import Path, PurePath
 from typing import Any
 
+import yaml
 from jinja2 import Environment, pass_context
 from jinja2.ext import Extension
 from jinja2.runtime import Context
@@ -114,6 +116,37 @@ def package_name_error(name: str) -> str:
     return ""
 
 
+# Answers an update must not change: the project's own code would be left behind in the old
+# place (layout, package) or its data and migrations would no longer match (database).
+CHANGE_REFUSED: dict[str, str] = {
+    "layout": (
+        "your own modules would stay in the old layout's packages while the template's move"
+    ),
+    "package_name": "your own modules would stay in the old package while the template's move",
+    "database": "your data, models and migrations do not move from one database to the other",
+}
+
+
+def previous_answers(dst_path: str | PurePath, answers_file: str | PurePath) -> dict[str, Any]:
+    """The answers recorded in an existing project, or ``{}`` for a new destination."""
+    try:
+        recorded = yaml.safe_load(Path(dst_path, answers_file).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def answer_change_error(question: str, before: Any, after: Any) -> str:
+    """Validator message when an update changes an answer listed in ``CHANGE_REFUSED``."""
+    if question not in CHANGE_REFUSED or before is None or str(before) == str(after):
+        return ""
+    return (
+        f"{question}: changing {str(before)!r} to {str(after)!r} in an existing project is not "
+        f"supported ({CHANGE_REFUSED[question]}); keep {str(before)!r}, or render a new project "
+        f"with `copier copy` and move your code into it (see docs/updating.md)"
+    )
+
+
 def slugify(text: str) -> str:
     """``My Shop API`` -> ``my-shop-api``."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
@@ -185,7 +218,19 @@ class ProjectHelpers(Extension):
         def package_dirs(context: Context) -> list[str]:
             return subpackages(context["layout"], list(context["domains"]))
 
+        @pass_context
+        def changed_answer_error(context: Context, question: str) -> str:
+            """Refusal message when an update or recopy changes ``question``, else ``""``.
+
+            The previous answer is read from the destination's answers file, which still holds
+            it while Copier asks and validates; a new destination has none.
+            """
+            conf = context["_copier_conf"]
+            before = previous_answers(conf["dst_path"], conf["answers_file"]).get(question)
+            return answer_change_error(question, before, context[question])
+
         environment.globals.update(
+            changed_answer_error=changed_answer_error,
             module_file=module_file,
             domain_dir=domain_dir,
             module=module,

@@ -98,6 +98,7 @@ class _Process:
 
     def __init__(self, service: Service, args: list[str], workdir: Path) -> None:
         self.service = service
+        self.program = Path(args[0]).name
         self.log = workdir / "server.log"
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
@@ -115,7 +116,7 @@ class _Process:
             if self.process.poll() is not None:
                 self.stop()
                 raise ServiceUnavailable(
-                    f"{self.service.name}: {self.process.args[0]} exited with code "
+                    f"{self.service.name}: {self.program} exited with code "
                     f"{self.process.returncode} ({_log_line(self.log, first=True)}); "
                     f"{self.service.how_to_provide}"
                 )
@@ -126,7 +127,7 @@ class _Process:
                 time.sleep(0.1)
         self.stop()
         raise ServiceUnavailable(
-            f"{self.service.name}: {self.process.args[0]} did not listen on port {port} "
+            f"{self.service.name}: {self.program} did not listen on port {port} "
             f"within {timeout:.0f}s ({_log_line(self.log, first=False)}); "
             f"{self.service.how_to_provide}"
         )
@@ -143,7 +144,7 @@ class _Process:
 
 def _start_postgres(shared_dir: Path) -> tuple[str, Callable[[], None]]:
     try:
-        import pgserver  # type: ignore[import-untyped]
+        import pgserver
     except ImportError as error:
         raise ServiceUnavailable(
             f"PostgreSQL: the pgserver wheel is not installed ({error}); {POSTGRES.how_to_provide}"
@@ -152,7 +153,7 @@ def _start_postgres(shared_dir: Path) -> tuple[str, Callable[[], None]]:
     # stops it when the last process that asked for it calls cleanup().
     pgdata = shared_dir / "pgdata"
     try:
-        server: Any = pgserver.get_server(pgdata, cleanup_mode="stop")
+        server: Any = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     except Exception as error:
         raise ServiceUnavailable(
             f"PostgreSQL: pgserver could not start a server in {pgdata} "

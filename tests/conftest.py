@@ -261,11 +261,12 @@ def find_python(minimum: str) -> str | None:
         *sorted(pyenv_root.glob(f"versions/{minimum}.*/bin/python{minimum}"), reverse=True),
         *filter(None, [shutil.which(f"python{minimum}")]),
     ]
-    for candidate in [*map(str, exact), sys.executable]:
+    base = str(getattr(sys, "_base_executable", sys.executable))
+    for candidate in [*map(str, exact), base]:
         if _python_version(candidate) == wanted:
             return candidate
     newer = sorted(pyenv_root.glob("versions/3.*/bin/python3"), reverse=True)
-    for candidate in [sys.executable, *map(str, newer)]:
+    for candidate in [base, *map(str, newer)]:
         version = _python_version(candidate)
         if version is not None and version >= wanted:
             return candidate
@@ -309,12 +310,28 @@ class StepResult:
     def ok(self) -> bool:
         return self.returncode == 0
 
-    def failure(self, tail_lines: int = 80) -> str:
+    def failure(self, max_lines: int = 80) -> str:
+        """The tool's output, cut to fit: pytest's from its FAILURES section, others' tail."""
         lines = self.output.rstrip().splitlines()
-        shown = "\n".join(lines[-tail_lines:])
-        cut = f"(last {tail_lines} of {len(lines)} lines)\n" if len(lines) > tail_lines else ""
+        start = next((i for i, line in enumerate(lines) if _PYTEST_SECTION.match(line)), None)
+        note = ""
+        if start is not None and start > 0:
+            note = f"({start} lines before the failures left out)\n"
+            lines = lines[start:]
+        if len(lines) > max_lines:
+            keep_tail = max_lines // 3
+            left_out = len(lines) - max_lines
+            lines = [
+                *lines[: max_lines - keep_tail],
+                f"[... {left_out} lines left out ...]",
+                *lines[-keep_tail:],
+            ]
         command = " ".join(self.command)
-        return f"--- {self.name} failed (exit {self.returncode}): {command}\n{cut}{shown}"
+        shown = "\n".join(lines)
+        return f"--- {self.name} failed (exit {self.returncode}): {command}\n{note}{shown}"
+
+
+_PYTEST_SECTION = re.compile(r"^=+ (FAILURES|ERRORS) =+$")
 
 
 def run_step(
@@ -369,7 +386,7 @@ class GeneratedRun:
             pytest.fail(
                 f"generated project {self.project}: {', '.join(s.name for s in failed)} failed\n"
                 + "\n\n".join(
-                    step.failure(120 if step.name == "pytest" else 60) for step in failed
+                    step.failure(150 if step.name == "pytest" else 60) for step in failed
                 ),
                 pytrace=False,
             )
@@ -400,7 +417,8 @@ def run_generated_project(
 
 def pytest_configure(config: pytest.Config) -> None:
     # pytest-copie's `copie` fixture renders --template (default: the current directory).
-    if Path(config.option.template) == Path.cwd().resolve() and Path.cwd().resolve() != REPO:
+    template = getattr(config.option, "template", None)
+    if template is not None and Path(template).resolve() == Path.cwd().resolve():
         config.option.template = str(REPO)
     # The controller (or a run without xdist) makes the directory the workers share; the
     # workers inherit it through the environment. Outside pytest-of-<user> on purpose:

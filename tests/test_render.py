@@ -19,6 +19,7 @@ from conftest import (
     REPO,
     Renderer,
     TemplateSource,
+    choice_values,
     default_answers,
     refusal_of,
     refused_by_design,
@@ -49,7 +50,7 @@ HELPERS = load_helpers()
 
 
 def package_root(project: Path, answers: dict[str, Any]) -> Path:
-    return project / "src" / answers["package_name"]
+    return project / "src" / str(answers["package_name"])
 
 
 def recorded_answers(project: Path) -> dict[str, Any]:
@@ -115,18 +116,45 @@ def check_layout(project: Path, answers: dict[str, Any]) -> None:
                     assert not (root / place).exists(), f"{layout}: {other}'s {place} rendered"
 
 
+# Imports that belong to one database's stack only: never rendered for the other database.
+STACK_IMPORTS = {
+    "postgres": re.compile(r"^\s*(from|import)\s+(sqlalchemy|alembic|asyncpg|pgserver)\b", re.M),
+    "mongodb": re.compile(r"^\s*(from|import)\s+(pymongo|beanie|motor|bson)\b", re.M),
+}
+STACK_DEPENDENCIES = {
+    "postgres": re.compile(r"^(sqlalchemy|alembic|asyncpg|pgserver)\b", re.I),
+    "mongodb": re.compile(r"^(pymongo|beanie|motor)\b", re.I),
+}
+
+
 def check_database(project: Path, answers: dict[str, Any]) -> None:
     root = package_root(project, answers)
-    postgres = answers["database"] == "postgres"
+    database = answers["database"]
+    postgres = database == "postgres"
     assert (project / "alembic.ini").is_file() == postgres
     assert (project / "migrations").is_dir() == postgres
-    assert (root / "core" / "database.py").is_file() == postgres
     if postgres:
-        for domain in DOMAINS:
-            for kind in ("models", "repository"):
-                place = HELPERS.module_place(answers["layout"], domain, kind)
-                assert (root / place).is_file(), f"postgres: missing {place}"
         assert list((project / "migrations").rglob("*.py")), "postgres: migrations/ has no module"
+    assert (root / "core" / "database.py").is_file(), f"{database}: no core/database.py"
+    for domain in DOMAINS:
+        for kind in ("models", "repository"):
+            place = HELPERS.module_place(answers["layout"], domain, kind)
+            assert (root / place).is_file(), f"{database}: missing {place}"
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    dependencies = [
+        *pyproject["project"]["dependencies"],
+        *(d for group in pyproject.get("dependency-groups", {}).values() for d in group),
+    ]
+    for other, imports in STACK_IMPORTS.items():
+        if other == database:
+            continue
+        for module in project.rglob("*.py"):
+            match = imports.search(module.read_text(encoding="utf-8"))
+            assert match is None, (
+                f"{database}: {module.relative_to(project)} imports {other}'s stack"
+            )
+        leaked = [d for d in dependencies if STACK_DEPENDENCIES[other].match(str(d))]
+        assert not leaked, f"{database}: pyproject.toml depends on {other}'s stack: {leaked}"
 
 
 def check_queue(project: Path, answers: dict[str, Any]) -> None:
@@ -177,17 +205,27 @@ def test_defaults_are_offered(render_project: Renderer) -> None:
     assert (project / "src" / "my_service" / "main.py").is_file()
 
 
-@pytest.mark.parametrize("layout", ["layered", "domain"])
-def test_custom_identity_leaves_no_default_behind(render_project: Renderer, layout: str) -> None:
+@pytest.mark.parametrize("database", choice_values("database"))
+@pytest.mark.parametrize("layout", choice_values("layout"))
+def test_custom_identity_leaves_no_default_behind(
+    render_project: Renderer, database: str, layout: str
+) -> None:
     """Answers reach every file: no default name, slug or package is hard-coded anywhere."""
     answers = {
         "project_name": "Acme Billing",
         "author_name": "Billing Squad",
         "author_email": "billing@acme.test",
         "python_version": "3.13",
+        "database": database,
         "layout": layout,
     }
-    project = render_project(answers)
+    try:
+        project = render_project(answers)
+    except Exception as error:
+        refusal = refused_by_design(answers, error)
+        if refusal is None:
+            raise
+        pytest.skip(f"refused by copier.yml: {refusal.message}")
     recorded = recorded_answers(project)
     assert recorded["project_slug"] == "acme-billing"
     assert recorded["package_name"] == "acme_billing"

@@ -19,7 +19,7 @@ async def test_sign_up_returns_the_public_fields_only(client: AsyncClient) -> No
 async def test_sign_up_sends_the_welcome_email(client: AsyncClient, mailbox: Mailbox) -> None:
     user = await sign_up(client, full_name="Grace Hopper")
 
-    [message] = await mailbox.wait_for(1)
+    [message] = await mailbox.wait_for(1, to=user["email"])
     assert message["To"] == user["email"]
     assert "Welcome" in message["Subject"]
     assert "Grace Hopper" in message.get_payload()

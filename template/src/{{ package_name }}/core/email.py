@@ -9,6 +9,10 @@ from .config import Settings
 
 logger = logging.getLogger(__name__)
 
+# What the queue workers retry, with backoff and a bounded number of times: an SMTP error
+# (a 4xx answer means "try later") or a server that could not be reached or timed out.
+RETRYABLE_ERRORS: tuple[type[Exception], ...] = (aiosmtplib.SMTPException, OSError)
+
 
 def welcome_message(*, sender: str, email: str, full_name: str, project_name: str) -> EmailMessage:
     message = EmailMessage()

@@ -73,6 +73,7 @@ class ServiceUnavailableError(AppError):
     status_code = HTTPStatus.SERVICE_UNAVAILABLE
     code = "service_unavailable"
     message = "A service this request needs is unavailable; try again later."
+    headers: ClassVar[dict[str, str] | None] = {"Retry-After": "5"}
 
 
 # Standard HTTP errors raised by routing (unknown path, wrong method, ...) keep

@@ -1,10 +1,43 @@
-"""Base classes for every request and response schema."""
+"""Base classes for every request and response schema, and the text types inputs use."""
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+# One line of text: something besides white space, and no control characters (NUL cannot
+# be stored in PostgreSQL; line breaks do not belong in names, logs or e-mail headers).
+# Checked on the value as sent, so the OpenAPI pattern says exactly what is accepted
+# (fuzzing holds the API to it); surrounding white space is stripped afterwards.
+_SPACE = r"[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_EDGE = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+_INNER = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]"
+SINGLE_LINE_PATTERN = rf"^{_SPACE}*{_EDGE}(?:{_INNER}*{_EDGE})?{_SPACE}*$"
+_SINGLE_LINE = re.compile(SINGLE_LINE_PATTERN)
+
+
+def _single_line(value: str) -> str:
+    if _SINGLE_LINE.fullmatch(value) is None:
+        raise PydanticCustomError(
+            "single_line", "must be one line of text without control characters"
+        )
+    return value.strip()
+
+
+SingleLine = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False),
+    AfterValidator(_single_line),
+    Field(json_schema_extra={"pattern": SINGLE_LINE_PATTERN}),
+]
+
+# A secret is used exactly as typed: never stripped, so that sign-in matches sign-up.
+Secret = Annotated[str, StringConstraints(strip_whitespace=False)]
 
 
 class InputSchema(BaseModel):
-    """Request bodies: unknown fields are refused and strings stripped."""
+    """Request bodies: unknown fields are refused and strings stripped (`Secret`s are not)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
