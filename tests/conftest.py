@@ -12,10 +12,12 @@ choices of ``database``, ``queue`` and ``layout`` read from copier.yml.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -337,26 +339,28 @@ _PYTEST_SECTION = re.compile(r"^=+ (FAILURES|ERRORS) =+$")
 def run_step(
     name: str, command: Sequence[str], cwd: Path, env: Mapping[str, str], timeout: float
 ) -> StepResult:
+    """Run one command; on timeout its whole process group goes (servers a suite started too)."""
     started = time.perf_counter()
-    try:
-        completed = subprocess.run(
-            list(command),
-            cwd=cwd,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            timeout=timeout,
-        )
-        returncode, output = completed.returncode, completed.stdout
-    except subprocess.TimeoutExpired as expired:
-        raw = expired.stdout or b""
-        returncode = -1
-        output = (raw.decode(errors="replace") if isinstance(raw, bytes) else raw) + (
-            f"\n[timed out after {timeout:.0f}s]"
-        )
+    with subprocess.Popen(
+        list(command),
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    ) as process:
+        try:
+            output, _ = process.communicate(timeout=timeout)
+            returncode = process.returncode
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+            output += f"\n[timed out after {timeout:.0f}s]"
+            returncode = -1
     return StepResult(name, command, returncode, time.perf_counter() - started, output)
 
 
@@ -364,8 +368,8 @@ def run_step(
 GENERATED_CHECKS: tuple[tuple[str, tuple[str, ...], float], ...] = (
     ("ruff check", ("run", "--no-sync", "ruff", "check", "."), 300),
     ("ruff format", ("run", "--no-sync", "ruff", "format", "--check", "."), 300),
-    ("mypy", ("run", "--no-sync", "mypy"), 900),
-    ("pytest", ("run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"), 1200),
+    ("mypy", ("run", "--no-sync", "mypy"), 600),
+    ("pytest", ("run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"), 600),
 )
 
 
@@ -402,7 +406,7 @@ def run_generated_project(
     uv = uv_binary()
     env = generated_env(extra_env)
     run = GeneratedRun(project)
-    sync = run_step("uv sync", (uv, "sync", "--python", python), project, env, timeout=900)
+    sync = run_step("uv sync", (uv, "sync", "--python", python), project, env, timeout=600)
     run.steps.append(sync)
     if sync.ok:
         for name, args, timeout in checks:

@@ -158,9 +158,21 @@ def check_database(project: Path, answers: dict[str, Any]) -> None:
 
 
 def check_queue(project: Path, answers: dict[str, Any]) -> None:
+    """One adapter (core/tasks.py) per queue; a worker, Redis and its tests for real queues."""
     root = package_root(project, answers)
-    if answers["queue"] == "background_tasks":
-        assert (root / "core" / "tasks.py").is_file()
+    queue = answers["queue"]
+    broker = queue != "background_tasks"
+    assert (root / "core" / "tasks.py").is_file()
+    assert (root / "core" / "worker.py").is_file() == broker
+    assert (project / "tests" / "worker.py").is_file() == broker
+    assert (project / "tests" / "test_worker.py").is_file() == broker
+    for name in ("compose.yaml", ".env.example", ".github/workflows/ci.yml", "Makefile"):
+        text = (project / name).read_text(encoding="utf-8")
+        assert ("redis" in text.lower()) == broker, f"{queue}: {name} and Redis disagree"
+    if broker:
+        tasks = (root / "core" / "tasks.py").read_text(encoding="utf-8")
+        library = {"celery": "from celery", "arq": "from arq", "taskiq": "from taskiq"}[queue]
+        assert library in tasks, f"{queue}: core/tasks.py does not use {queue}"
 
 
 def check_packages(project: Path, answers: dict[str, Any]) -> None:

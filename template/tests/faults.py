@@ -39,7 +39,9 @@ class TcpProxy:
                 await writer.drain()
         writer.close()
 
-    async def _handle(self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter) -> None:
+    async def _handle(
+        self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter
+    ) -> None:
         self.connections += 1
         try:
             server_reader, server = await self._open_target()

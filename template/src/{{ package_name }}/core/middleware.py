@@ -10,7 +10,7 @@ from fastapi import HTTPException
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import error_response
+from .errors import AppError, error_response
 from .logging import request_id_var
 
 logger = logging.getLogger("access")
@@ -47,9 +47,12 @@ class RequestContextMiddleware:
         status_code = HTTPStatus.INTERNAL_SERVER_ERROR.value
         is_docs = scope["path"].startswith(("/docs", "/redoc"))
 
+        response_started = False
+
         async def send_with_headers(message: Message) -> None:
-            nonlocal status_code
+            nonlocal status_code, response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 status_code = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers[REQUEST_ID_HEADER] = request_id
@@ -61,6 +64,15 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # The 500 handler answers outside this middleware: answer here, so that even
+            # a crash gets the security headers and the request id. The server still sees
+            # the exception (and the handler logs it).
+            if not response_started:
+                await error_response(
+                    HTTPStatus.INTERNAL_SERVER_ERROR, AppError.code, AppError.message
+                )(scope, receive, send_with_headers)
+            raise
         finally:
             logger.info(
                 "request",

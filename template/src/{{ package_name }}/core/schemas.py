@@ -1,9 +1,9 @@
 """Base classes for every request and response schema, and the text types inputs use."""
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 # One line of text: something besides white space, and no control characters (NUL cannot
@@ -34,6 +34,27 @@ SingleLine = Annotated[
 
 # A secret is used exactly as typed: never stripped, so that sign-in matches sign-up.
 Secret = Annotated[str, StringConstraints(strip_whitespace=False)]
+
+
+def _json_integer(value: object) -> object:
+    if isinstance(value, str | bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+# JSON Schema's integer: 2 and 2.0 are accepted; "2" and true are refused, not converted.
+# Constraints go before it, so that the document shows them: Annotated[int, Field(...), ...].
+JSON_INTEGER = BeforeValidator(_json_integer)
+Integer = Annotated[int, JSON_INTEGER]
+
+
+def optional_not_null(schema: dict[str, Any]) -> None:
+    """`json_schema_extra` of a field that may be left out but not sent as null: the
+    document shows the value's schema alone, without `null` and without a default."""
+    schema.pop("default", None)
+    variants = [variant for variant in schema.pop("anyOf", []) if variant != {"type": "null"}]
+    if len(variants) == 1:
+        schema.update(variants[0])
 
 
 class InputSchema(BaseModel):
