@@ -449,15 +449,19 @@ def report(results: dict[str, dict[str, list[Sample]]], header: str) -> tuple[st
     lines = [header, ""]
     lines.append(
         f"{'scenario':<20} {'generated req/s':>15} {'p50 ms':>8} {'p99 ms':>8}   "
-        f"{'raw req/s':>10} {'p50 ms':>8} {'p99 ms':>8}   {'ratio':>6} {'(range)':>13}  target"
+        f"{'raw req/s':>10} {'p50 ms':>8} {'p99 ms':>8}   {'ratio':>6} {'(range)':>13} "
+        f"{'per CPU':>8}  target"
     )
     met = True
     for scenario in SCENARIOS:
         generated, raw = results["generated"].get(scenario), results["raw"].get(scenario)
         if not generated or not raw:
             continue
-        ratios = [g.rps / r.rps for g, r in zip(generated, raw, strict=True) if r.rps]
+        pairs = list(zip(generated, raw, strict=True))
+        ratios = [g.rps / r.rps for g, r in pairs if r.rps]
         ratio = median(ratios)
+        # Requests per CPU-second of each server: what noise on the machine cannot skew.
+        per_cpu = median([(g.rps / g.cpu) / (r.rps / r.cpu) for g, r in pairs if g.cpu and r.rps])
         if scenario == "health":
             p99 = median([s.p99_ms for s in generated])
             ok = p99 < HEALTH_P99_TARGET_MS
@@ -473,14 +477,15 @@ def report(results: dict[str, dict[str, list[Sample]]], header: str) -> tuple[st
             f"{median([s.p99_ms for s in generated]):>8.1f}   "
             f"{median([s.rps for s in raw]):>10.0f} {median([s.p50_ms for s in raw]):>8.1f} "
             f"{median([s.p99_ms for s in raw]):>8.1f}   {ratio:>6.2f} "
-            f"{f'({min(ratios):.2f}-{max(ratios):.2f})':>13}  {target}"
+            f"{f'({min(ratios):.2f}-{max(ratios):.2f})':>13} {per_cpu:>8.2f}  {target}"
             + (f"  [{errors} errors]" if errors else "")
         )
     lines.append("")
     lines.append(
         "req/s, p50 and p99: medians over rounds; ratio: median of per-round generated/raw "
-        "req/s; /health: 1 probe connection while the other connections run get/list/create "
-        "(req/s is that background load)."
+        "req/s; per CPU: the same ratio of requests per CPU-second of each server (tells a "
+        "busy machine from a slow server); /health: 1 probe connection while the other "
+        "connections run get/list/create (req/s is that background load)."
     )
     return "\n".join(lines), met
 

@@ -36,7 +36,6 @@ from _services import Services
 REPO = Path(__file__).resolve().parents[1]
 COPIER_YML = REPO / "copier.yml"
 MATRIX_QUESTIONS = ("database", "queue", "layout")
-SHARED_DIR_VAR = "_COPIER_FASTAPI_SHARED_DIR"
 TEST_SERVICE_VARS = ("TEST_DATABASE_URL", "TEST_REDIS_URL", "TEST_MONGODB_URL")
 
 # ---------------------------------------------------------------------------------------------
@@ -313,27 +312,28 @@ class StepResult:
         return self.returncode == 0
 
     def failure(self, max_lines: int = 80) -> str:
-        """The tool's output, cut to fit: pytest's from its FAILURES section, others' tail."""
+        """The tool's output, cut to fit: for pytest its failures' start and its summary."""
         lines = self.output.rstrip().splitlines()
-        start = next((i for i, line in enumerate(lines) if _PYTEST_SECTION.match(line)), None)
-        note = ""
-        if start is not None and start > 0:
-            note = f"({start} lines before the failures left out)\n"
-            lines = lines[start:]
-        if len(lines) > max_lines:
-            keep_tail = max_lines // 3
-            left_out = len(lines) - max_lines
-            lines = [
-                *lines[: max_lines - keep_tail],
-                f"[... {left_out} lines left out ...]",
-                *lines[-keep_tail:],
-            ]
+        first = next((i for i, line in enumerate(lines) if _PYTEST_FAILURES.match(line)), None)
+        summary = next((i for i, line in enumerate(lines) if _PYTEST_SUMMARY.match(line)), None)
+        if first is not None and summary is not None and first < summary:
+            tail = lines[summary:][-(max_lines // 3) :]
+            body = lines[first:summary]
+            room = max(max_lines - len(tail), 10)
+            if len(body) > room:
+                body = [*body[:room], f"[... {len(body) - room} lines of failures left out ...]"]
+            shown = [f"({first} lines before the failures left out)", *body, *tail]
+        elif len(lines) > max_lines:
+            shown = [f"(last {max_lines} of {len(lines)} lines)", *lines[-max_lines:]]
+        else:
+            shown = lines
         command = " ".join(self.command)
-        shown = "\n".join(lines)
-        return f"--- {self.name} failed (exit {self.returncode}): {command}\n{note}{shown}"
+        body_text = "\n".join(shown)
+        return f"--- {self.name} failed (exit {self.returncode}): {command}\n{body_text}"
 
 
-_PYTEST_SECTION = re.compile(r"^=+ (FAILURES|ERRORS) =+$")
+_PYTEST_FAILURES = re.compile(r"^=+ (FAILURES|ERRORS) =+$")
+_PYTEST_SUMMARY = re.compile(r"^=+ short test summary info =+$")
 
 
 def run_step(
@@ -369,7 +369,7 @@ GENERATED_CHECKS: tuple[tuple[str, tuple[str, ...], float], ...] = (
     ("ruff check", ("run", "--no-sync", "ruff", "check", "."), 300),
     ("ruff format", ("run", "--no-sync", "ruff", "format", "--check", "."), 300),
     ("mypy", ("run", "--no-sync", "mypy"), 600),
-    ("pytest", ("run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"), 600),
+    ("pytest", ("run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", "--tb=short"), 600),
 )
 
 
@@ -390,7 +390,7 @@ class GeneratedRun:
             pytest.fail(
                 f"generated project {self.project}: {', '.join(s.name for s in failed)} failed\n"
                 + "\n\n".join(
-                    step.failure(150 if step.name == "pytest" else 60) for step in failed
+                    step.failure(200 if step.name == "pytest" else 60) for step in failed
                 ),
                 pytrace=False,
             )
@@ -404,7 +404,25 @@ def run_generated_project(
 ) -> GeneratedRun:
     """``uv sync`` then every check; stops after a failed sync, else runs all checks."""
     uv = uv_binary()
-    env = generated_env(extra_env)
+    # Its own temporary directory: a pytest there resets <tmp>/pytest-of-<user> to 0700
+    # at start, which must not cut off another suite's PostgreSQL (see make_run_dir). Short,
+    # because PostgreSQL's unix socket goes below it and socket paths are limited to 107 bytes.
+    tmpdir = Path(tempfile.mkdtemp(prefix="cf-"))
+    tmpdir.chmod(0o755)
+    env = generated_env({"TMPDIR": str(tmpdir), **extra_env})
+    try:
+        return _run_generated_project(uv, project, python, env, checks)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _run_generated_project(
+    uv: str,
+    project: Path,
+    python: str,
+    env: Mapping[str, str],
+    checks: Sequence[tuple[str, tuple[str, ...], float]],
+) -> GeneratedRun:
     run = GeneratedRun(project)
     sync = run_step("uv sync", (uv, "sync", "--python", python), project, env, timeout=600)
     run.steps.append(sync)
@@ -415,8 +433,35 @@ def run_generated_project(
 
 
 # ---------------------------------------------------------------------------------------------
-# Servers, one set per test process; PostgreSQL shared by all processes of the run
+# Run directory (servers' data, generated projects) and servers
 # ---------------------------------------------------------------------------------------------
+#
+# Generated projects and PostgreSQL's data live in one directory per run, outside
+# pytest-of-<user>: pgserver runs PostgreSQL as another user when run as root, which must
+# traverse every parent directory, and every root pytest that starts (a generated suite, for
+# one) resets pytest-of-root to 0700. The three newest run directories are kept for a look.
+
+RUN_DIR_VAR = "_COPIER_FASTAPI_RUN_DIR"
+KEEP_RUNS = 3
+
+
+def runs_root() -> Path:
+    return Path(tempfile.gettempdir()) / f"copier-fastapi-of-{os.getuid()}"
+
+
+def make_run_dir() -> Path:
+    root = runs_root()
+    root.mkdir(mode=0o755, exist_ok=True)
+    if root.stat().st_uid != os.getuid():  # someone else's: do not use a predictable name
+        root = Path(tempfile.mkdtemp(prefix="copier-fastapi-"))
+    root.chmod(0o755)
+    run = Path(tempfile.mkdtemp(prefix="run-", dir=root))
+    run.chmod(0o755)
+    older = sorted(root.glob("run-*"), key=lambda path: path.stat().st_mtime)[:-KEEP_RUNS]
+    for old in older:
+        if old != run:
+            shutil.rmtree(old, ignore_errors=True)
+    return run
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -424,29 +469,40 @@ def pytest_configure(config: pytest.Config) -> None:
     template = getattr(config.option, "template", None)
     if template is not None and Path(template).resolve() == Path.cwd().resolve():
         config.option.template = str(REPO)
-    # The controller (or a run without xdist) makes the directory the workers share; the
-    # workers inherit it through the environment. Outside pytest-of-<user> on purpose:
-    # pgserver runs PostgreSQL as another user when run as root and must traverse it.
-    if not hasattr(config, "workerinput") and SHARED_DIR_VAR not in os.environ:
-        shared = Path(tempfile.mkdtemp(prefix="copier-fastapi-"))
-        shared.chmod(0o755)
-        os.environ[SHARED_DIR_VAR] = str(shared)
-        config.stash[_shared_dir_key] = shared
+    # The controller (or a run without xdist) makes the run directory; the xdist workers it
+    # starts inherit it through the environment.
+    if not hasattr(config, "workerinput") and RUN_DIR_VAR not in os.environ:
+        os.environ[RUN_DIR_VAR] = str(make_run_dir())
+        config.stash[_run_dir_key] = True
 
 
-_shared_dir_key = pytest.StashKey[Path]()
+_run_dir_key = pytest.StashKey[bool]()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    shared = config.stash.get(_shared_dir_key, None)
-    if shared is not None:
-        shutil.rmtree(shared, ignore_errors=True)
-        os.environ.pop(SHARED_DIR_VAR, None)
+    if config.stash.get(_run_dir_key, False):
+        os.environ.pop(RUN_DIR_VAR, None)
 
 
 @pytest.fixture(scope="session")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    shared = Path(os.environ.get(SHARED_DIR_VAR) or tmp_path_factory.mktemp("shared"))
+def run_dir() -> Path:
+    """This run's directory, shared by all xdist workers (world-traversable)."""
+    return Path(os.environ.get(RUN_DIR_VAR) or make_run_dir())
+
+
+@pytest.fixture
+def generated_dir(run_dir: Path, request: pytest.FixtureRequest) -> Path:
+    """An empty directory for this test's generated project(s), in the run directory."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name).strip("_")[:80]
+    path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=run_dir))
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture(scope="session")
+def services(run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    shared = run_dir / "shared"
+    shared.mkdir(mode=0o755, exist_ok=True)
     started = Services(tmp_path_factory.mktemp("services"), shared, os.environ)
     yield started
     started.close()

@@ -39,12 +39,13 @@ def python_for(project: Path) -> str:
 def test_generated_suite(
     combo: dict[str, str],
     render_project: Renderer,
+    generated_dir: Path,
     services: Services,
     record_property: Callable[[str, object], None],
 ) -> None:
     started = time.perf_counter()
     try:
-        project = render_project(combo)
+        project = render_project(combo, generated_dir / "project")
     except Exception as error:
         refusal = refused_by_design(combo, error)
         if refusal is None:
@@ -60,11 +61,11 @@ def test_generated_suite(
 
 
 def test_generated_suite_starts_its_own_postgres(
-    render_project: Renderer, record_property: Callable[[str, object], None]
+    render_project: Renderer, generated_dir: Path, record_property: Callable[[str, object], None]
 ) -> None:
     """Defaults and no TEST_* variables: the generated suite brings up PostgreSQL itself."""
     started = time.perf_counter()
-    project = render_project({})
+    project = render_project({}, generated_dir / "project")
     pytest_only = [check for check in GENERATED_CHECKS if check[0] == "pytest"]
     run = run_generated_project(project, python_for(project), {}, checks=pytest_only)
     record_property("timings", {**run.timings, "total": round(time.perf_counter() - started, 1)})

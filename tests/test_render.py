@@ -166,9 +166,12 @@ def check_queue(project: Path, answers: dict[str, Any]) -> None:
     assert (root / "core" / "worker.py").is_file() == broker
     assert (project / "tests" / "worker.py").is_file() == broker
     assert (project / "tests" / "test_worker.py").is_file() == broker
-    for name in ("compose.yaml", ".env.example", ".github/workflows/ci.yml", "Makefile"):
+    # A worker to run beside the API, and the settings it shares with it.
+    for name, sign in (("compose.yaml", "\n  worker:\n"), ("Makefile", "\nworker:\n")):
         text = (project / name).read_text(encoding="utf-8")
-        assert ("redis" in text.lower()) == broker, f"{queue}: {name} and Redis disagree"
+        assert (sign in text) == broker, f"{queue}: {name} and its worker disagree"
+    env_example = (project / ".env.example").read_text(encoding="utf-8")
+    assert ("TASK_QUEUE_NAME=" in env_example) == broker, f"{queue}: .env.example"
     if broker:
         tasks = (root / "core" / "tasks.py").read_text(encoding="utf-8")
         library = {"celery": "from celery", "arq": "from arq", "taskiq": "from taskiq"}[queue]

@@ -4,7 +4,9 @@ The ceiling the generated service is compared with. Per request it does the work
 requires and nothing else: decode and verify the bearer JWT (same algorithm, issuer, audience
 and required claims), load the user by id and refuse an inactive one, run the same SQL the
 generated repositories need, check ownership, validate the body of a create, and answer JSON
-with the same fields. No middleware, no ORM, no transaction around single statements.
+with the same fields. A create inserts the order and publishes the generated service's live
+event (NOTIFY on its channel, same payload) in one transaction, as the generated service does.
+No middleware, no ORM, no transaction around single reads.
 
 Run by perf.py with the generated project's interpreter (same library versions):
 ``python -m uvicorn raw_postgres:app --app-dir benchmarks/reference``, configured by
@@ -13,6 +15,7 @@ DATABASE_URL (postgresql://...), DATABASE_POOL_SIZE, JWT_SECRET, JWT_ISSUER and 
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -40,6 +43,7 @@ ORDER_PAGE = (
     "WHERE owner_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
 )
 ORDER_COUNT = "SELECT count(*) FROM customer_order WHERE owner_id = $1"
+NOTIFY = "SELECT pg_notify('live_events', $1)"
 ORDER_INSERT = (
     "INSERT INTO customer_order (id, owner_id, item, quantity, status, created_at, updated_at) "
     f"VALUES ($1, $2, $3, $4, 'pending', now(), now()) RETURNING {ORDER_COLUMNS}"
@@ -177,8 +181,12 @@ async def place_order(request: Request) -> JSONResponse:
             return error(401, "invalid_credentials")
         if order is None:
             return error(422, "validation_error")
-        row = await connection.fetchrow(ORDER_INSERT, uuid.uuid4(), user_id, *order)
-    return JSONResponse(order_json(row), 201)
+        async with connection.transaction():
+            row = await connection.fetchrow(ORDER_INSERT, uuid.uuid4(), user_id, *order)
+            body = order_json(row)
+            event = json.dumps({"type": "order.created", "order": body}, separators=(",", ":"))
+            await connection.execute(NOTIFY, f"user:{user_id}\n{event}")
+    return JSONResponse(body, 201)
 
 
 app = Starlette(

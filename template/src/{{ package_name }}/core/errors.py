@@ -4,7 +4,7 @@ import logging
 from http import HTTPStatus
 from typing import Any, ClassVar
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -138,7 +138,12 @@ async def _unhandled_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, AppError.code, AppError.message)
 
 
+async def _websocket_left(_: WebSocket, __: Exception) -> None:
+    """A client that closed its WebSocket (while signing in, say) is not an error."""
+
+
 def register_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(WebSocketDisconnect, _websocket_left)
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

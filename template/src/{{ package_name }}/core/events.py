@@ -9,9 +9,11 @@ number of worker processes.
 Protocol, for clients:
 
 - Connect, then send `{"token": "<access token>"}` as the first message, within
-  WEBSOCKET_SIGN_IN_TIMEOUT_SECONDS. The token is never put in the URL (access logs and
-  proxies record URLs) nor in a header browsers cannot set. A missing, malformed, expired
-  or foreign token, or an inactive account, closes the socket with 1008 (policy violation).
+  WEBSOCKET_SIGN_IN_TIMEOUT_SECONDS. Not in the URL: access logs and proxies record URLs.
+  Not in Authorization: browsers cannot set headers on a WebSocket. Not smuggled in
+  Sec-WebSocket-Protocol: proxies log it, and the server would have to echo it back.
+  A missing, malformed, expired or foreign token, or an inactive account, closes the
+  socket with 1008 (policy violation); the database being down, with 1013 (try again later).
 - The server answers `{"type": "subscribed"}` once the socket is in its room; events follow
   as JSON objects with a `type`. Messages the client sends after signing in are ignored.
 - The socket is closed with 1008 when its token expires (reconnect with a fresh one), 1013
@@ -26,12 +28,13 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol
 from uuid import UUID
 
-from fastapi import Depends, WebSocket, WebSocketException, status
+from fastapi import Depends, FastAPI, WebSocket, WebSocketException, status
 from starlette.websockets import WebSocketDisconnect
 
 logger = logging.getLogger(__name__)
@@ -44,6 +47,8 @@ SUBSCRIBED = json.dumps({"type": "subscribed"})
 MAX_PENDING_EVENTS = 256
 # The first message is a token, not a document.
 MAX_SIGN_IN_MESSAGE_CHARS = 8192
+# How long a signed-in socket waits for the event bus to be connected, else 1013.
+BUS_WAIT_SECONDS = 5.0
 
 
 class EventPublisher(Protocol):
@@ -51,6 +56,17 @@ class EventPublisher(Protocol):
 
     async def publish(self, *, room: str, event: JSONObject) -> None:
         """Send `event` to every socket in `room`, in every worker process."""
+
+
+class EventBus(EventPublisher, Protocol):
+    """Carries events between the app's processes (core/event_bus.py has the one in use)."""
+
+    # Set while the bus receives: what is published from then on reaches this process.
+    listening: asyncio.Event
+
+    async def run(self) -> None:
+        """Receive for the app's lifetime, handing each message to the connection manager's
+        `deliver`; survive outages by reconnecting. Cancelled at shutdown."""
 
 
 def user_room(user_id: UUID) -> str:
@@ -95,6 +111,8 @@ class ConnectionManager:
     def __init__(self) -> None:
         self._rooms: dict[str, set[_Connection]] = {}
         self._closing = asyncio.Event()
+        # The bus's: set while events from every process reach this one.
+        self.bus_listening = asyncio.Event()
 
     def count(self, room: str) -> int:
         """How many sockets of this process are in `room`."""
@@ -123,10 +141,17 @@ class ConnectionManager:
         """Keep a signed-in socket in `room` until it leaves, and always take it out again.
 
         `until` is when its credentials expire: the socket is closed with 1008 then.
+        "subscribed" is sent once the bus is connected: every event from then on arrives.
         """
         connection = _Connection(websocket)
         self._rooms.setdefault(room, set()).add(connection)
         try:
+            try:
+                async with asyncio.timeout(BUS_WAIT_SECONDS):
+                    await self.bus_listening.wait()
+            except TimeoutError:
+                await websocket.close(status.WS_1013_TRY_AGAIN_LATER, "try again later")
+                return
             await websocket.send_text(SUBSCRIBED)
             await self._run(connection, until)
         except WebSocketDisconnect:
@@ -148,7 +173,9 @@ class ConnectionManager:
         }
         timeout = None if until is None else max(0.0, (until - datetime.now(UTC)).total_seconds())
         try:
-            done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             for task in tasks:
                 task.cancel()
@@ -166,6 +193,28 @@ class ConnectionManager:
             code, reason = status.WS_1001_GOING_AWAY, "server shutting down"
         with contextlib.suppress(Exception):  # the client may have gone meanwhile
             await connection.websocket.close(code, reason)
+
+
+@asynccontextmanager
+async def serving_events(
+    app: FastAPI, bus: EventBus, connections: ConnectionManager
+) -> AsyncIterator[None]:
+    """Run the bus's receiver for the app's lifetime; close every socket at shutdown.
+
+    The start-up does not wait for the bus: a bus that cannot connect yet keeps trying in
+    the background, and sockets wait for it before they are told "subscribed".
+    """
+    app.state.connections = connections
+    app.state.event_bus = bus
+    connections.bus_listening = bus.listening
+    receiver = asyncio.create_task(bus.run(), name="event bus")
+    try:
+        yield
+    finally:
+        connections.close()
+        receiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await receiver
 
 
 async def get_connections(websocket: WebSocket) -> ConnectionManager:

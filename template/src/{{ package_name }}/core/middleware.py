@@ -2,12 +2,11 @@
 
 import logging
 import re
+import secrets
 import time
-import uuid
 from http import HTTPStatus
 
 from fastapi import HTTPException
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import AppError, error_response
@@ -29,6 +28,14 @@ SECURITY_HEADERS = {
 }
 # The interactive docs load their scripts from a CDN; the API itself needs nothing.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+# Encoded once: every response gets these, unless the app already set the header.
+_RAW_SECURITY_HEADERS = [
+    (name.lower().encode("latin-1"), value.encode("latin-1"))
+    for name, value in SECURITY_HEADERS.items()
+]
+_RAW_API_CSP = (b"content-security-policy", API_CSP.encode("latin-1"))
+_RAW_REQUEST_ID = REQUEST_ID_HEADER.lower().encode("latin-1")
 
 
 class RequestContextMiddleware:
@@ -54,12 +61,17 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status_code = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers[REQUEST_ID_HEADER] = request_id
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-                if not is_docs:
-                    headers.setdefault("Content-Security-Policy", API_CSP)
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", ())
+                    if name.lower() != _RAW_REQUEST_ID
+                ]
+                present = {name.lower() for name, _ in headers}
+                headers.append((_RAW_REQUEST_ID, request_id.encode("latin-1")))
+                headers.extend(h for h in _RAW_SECURITY_HEADERS if h[0] not in present)
+                if not is_docs and _RAW_API_CSP[0] not in present:
+                    headers.append(_RAW_API_CSP)
+                message["headers"] = headers
             await send(message)
 
         try:
@@ -93,7 +105,7 @@ def _request_id_from(scope: Scope) -> str:
             if _VALID_REQUEST_ID.fullmatch(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 class BodySizeLimitMiddleware:

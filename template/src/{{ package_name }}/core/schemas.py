@@ -3,8 +3,17 @@
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
 # One line of text: something besides white space, and no control characters (NUL cannot
 # be stored in PostgreSQL; line breaks do not belong in names, logs or e-mail headers).
@@ -25,12 +34,27 @@ def _single_line(value: str) -> str:
     return value.strip()
 
 
-SingleLine = Annotated[
-    str,
-    StringConstraints(strip_whitespace=False),
-    AfterValidator(_single_line),
-    Field(json_schema_extra={"pattern": SINGLE_LINE_PATTERN}),
-]
+class OneLine:
+    """Marker for `Annotated[str, StringConstraints(...), ONE_LINE]`: checks the pattern on
+    the value as sent, after its length constraints, then strips it; the document shows it."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(_single_line, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = SINGLE_LINE_PATTERN
+        return json_schema
+
+
+ONE_LINE = OneLine()
+# Lengths go on the field (`name: SingleLine = Field(max_length=100)`) or, for an optional
+# field, into the type: `Annotated[str, StringConstraints(..., max_length=100), ONE_LINE]`.
+SingleLine = Annotated[str, StringConstraints(strip_whitespace=False), ONE_LINE]
 
 # A secret is used exactly as typed: never stripped, so that sign-in matches sign-up.
 Secret = Annotated[str, StringConstraints(strip_whitespace=False)]

@@ -55,3 +55,9 @@ def decode_access_token(token: str, settings: Settings) -> UUID | None:
         return UUID(claims["sub"])
     except (jwt.PyJWTError, ValueError):
         return None
+
+
+def access_token_expiry(token: str) -> datetime:
+    """When a token expires; only for a token `decode_access_token` has accepted."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return datetime.fromtimestamp(claims["exp"], UTC)
