@@ -44,8 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from _services import MONGODB, POSTGRES, Services, ServiceUnavailable, free_port
 from conftest import (
@@ -263,7 +262,9 @@ class Client:
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        return self.call(method, path, body=json.dumps(payload).encode(), headers=headers, expect=expect)
+        return self.call(
+            method, path, body=json.dumps(payload).encode(), headers=headers, expect=expect
+        )
 
 
 @dataclass
@@ -320,11 +321,17 @@ def lua_string(text: str) -> str:
     return json.dumps(text)  # a JSON string of ASCII text is a valid Lua string literal
 
 
-def wrk_script(requests: list[tuple[str, str, str | None, str | None]]) -> str:
+# (method, path, bearer token, JSON body)
+Request = tuple[str, str, str | None, str | None]
+
+
+def wrk_script(requests: list[Request]) -> str:
     """A script that cycles through (method, path, token, json body) requests."""
     lines = ["local requests = {}", "init = function(args)"]
     for method, path, token, body in requests:
-        headers = [f"[{lua_string('Authorization')}] = {lua_string('Bearer ' + token)}"] if token else []
+        headers = (
+            [f"[{lua_string('Authorization')}] = {lua_string('Bearer ' + token)}"] if token else []
+        )
         if body is not None:
             headers.append(f"[{lua_string('Content-Type')}] = {lua_string('application/json')}")
         lines.append(
@@ -343,22 +350,23 @@ def wrk_script(requests: list[tuple[str, str, str | None, str | None]]) -> str:
     return "\n".join(lines)
 
 
-def scenario_requests(
-    readers: list[Account], writers: list[Account]
-) -> dict[str, list[tuple[str, str, str | None, str | None]]]:
-    get = [
+def scenario_requests(readers: list[Account], writers: list[Account]) -> dict[str, list[Request]]:
+    get: list[Request] = [
         ("GET", f"/api/v1/orders/{order_id}", account.token, None)
         for n in range(max(len(a.order_ids) for a in readers))
         for account in readers
         if n < len(account.order_ids)
         for order_id in [account.order_ids[n]]
     ]
-    page = [("GET", "/api/v1/orders?limit=20", account.token, None) for account in readers]
-    create = [
+    page: list[Request] = [
+        ("GET", "/api/v1/orders?limit=20", account.token, None) for account in readers
+    ]
+    create: list[Request] = [
         ("POST", "/api/v1/orders", account.token, json.dumps({"item": f"bench {n}", "quantity": 1}))
         for n, account in enumerate(writers)
     ]
-    mixed = [request for triple in zip(get, page * len(get), create * len(get)) for request in triple]
+    rounds = zip(get, page * len(get), create * len(get), strict=False)
+    mixed = [request for triple in rounds for request in triple]
     return {
         "get": get,
         "list": page,
@@ -383,9 +391,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_wrk(
-    script: Path, port: int, connections: int, duration: float
-) -> subprocess.Popen[str]:
+def start_wrk(script: Path, port: int, connections: int, duration: float) -> subprocess.Popen[str]:
     command = [
         "wrk",
         "-t1",
@@ -551,9 +557,11 @@ def answers_from(args: argparse.Namespace) -> dict[str, str]:
     return answers
 
 
-def prepare_project(args: argparse.Namespace, workdir: Path, answers: dict[str, str]) -> Path | None:
+def prepare_project(
+    args: argparse.Namespace, workdir: Path, answers: dict[str, str]
+) -> Path | None:
     if args.project:
-        return args.project.resolve()
+        return Path(args.project).resolve()
     project = workdir / "project"
     started = time.perf_counter()
     try:
@@ -626,8 +634,8 @@ def run(args: argparse.Namespace, workdir: Path, stack: ExitStack) -> int:
         else:
             server_url = services.url(MONGODB)
             stack.callback(admin, python, "drop", server_url, name)
-            generated_db = {"MONGODB_URL": server_url, "MONGODB_DATABASE": name}
-            raw_db = {"MONGODB_URL": server_url, "MONGODB_DATABASE": name}
+            # The path of DATABASE_URL names the database, for both apps.
+            generated_db = raw_db = {"DATABASE_URL": with_database(server_url, name)}
     except ServiceUnavailable as error:
         raise PerfError(str(error)) from None
     print(f"database {name} on {server_url.split('@')[-1]}: {pin_database(server_url)}", flush=True)
@@ -704,7 +712,8 @@ def run(args: argparse.Namespace, workdir: Path, stack: ExitStack) -> int:
                 print(
                     f"  round {round_number + 1}/{args.rounds} {scenario:<7} {app:<9} "
                     f"{sample.rps:8.0f} req/s  p50 {sample.p50_ms:6.1f} ms  "
-                    f"p99 {sample.p99_ms:6.1f} ms  server CPU {sample.cpu:4.0%}" + (f"  {sample.errors} errors" if sample.errors else ""),
+                    f"p99 {sample.p99_ms:6.1f} ms  server CPU {sample.cpu:4.0%}"
+                    + (f"  {sample.errors} errors" if sample.errors else ""),
                     flush=True,
                 )
 

@@ -112,7 +112,9 @@ def package_name_error(name: str) -> str:
     if name in sys.stdlib_module_names:
         return f"package_name: {name!r} would shadow the standard library module of that name"
     if name in RESERVED_PACKAGE_NAMES:
-        return f"package_name: {name!r} would shadow a dependency of the project; choose another name"
+        return (
+            f"package_name: {name!r} would shadow a dependency of the project; choose another name"
+        )
     return ""
 
 

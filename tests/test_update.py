@@ -687,7 +687,7 @@ def migrations() -> list[dict[str, Any]]:
 
 def migrate_script(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(REPO / "tasks" / "migrate.py"), *args],
+        [sys.executable, str(REPO / "extensions" / "migrate.py"), *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -700,7 +700,7 @@ def test_migrations_name_released_versions_and_run_offline() -> None:
     for migration in migrations():
         assert str(migration["version"]) in released, migration
         command = " ".join(migration["command"])
-        assert "tasks/migrate.py" in command, command
+        assert "extensions/migrate.py" in command, command
         assert not re.search(r"https?://|curl|wget|pip install", command), command
 
 

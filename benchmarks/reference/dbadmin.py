@@ -1,6 +1,6 @@
 """Create or drop the benchmark's database; run by perf.py with the generated project's Python.
 
-    python dbadmin.py create|drop SERVER_URL NAME
+python dbadmin.py create|drop SERVER_URL NAME
 """
 
 from __future__ import annotations

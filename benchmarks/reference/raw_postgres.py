@@ -37,9 +37,9 @@ JWT_AUDIENCE = os.environ["JWT_AUDIENCE"]
 
 USER_BY_ID = "SELECT id, is_active FROM user_account WHERE id = $1"
 ORDER_COLUMNS = "id, owner_id, item, quantity, status, created_at, updated_at"
-ORDER_BY_ID = f"SELECT {ORDER_COLUMNS} FROM customer_order WHERE id = $1"  # noqa: S608
+ORDER_BY_ID = f"SELECT {ORDER_COLUMNS} FROM customer_order WHERE id = $1"
 ORDER_PAGE = (
-    f"SELECT {ORDER_COLUMNS}, count(*) OVER () AS total FROM customer_order "  # noqa: S608
+    f"SELECT {ORDER_COLUMNS}, count(*) OVER () AS total FROM customer_order "
     "WHERE owner_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
 )
 ORDER_COUNT = "SELECT count(*) FROM customer_order WHERE owner_id = $1"
@@ -151,7 +151,12 @@ async def list_orders(request: Request) -> JSONResponse:
         rows = await connection.fetch(ORDER_PAGE, user_id, limit, offset)
         total = rows[0]["total"] if rows else await connection.fetchval(ORDER_COUNT, user_id)
     return JSONResponse(
-        {"items": [order_json(row) for row in rows], "total": total, "limit": limit, "offset": offset}
+        {
+            "items": [order_json(row) for row in rows],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+        }
     )
 
 

@@ -68,6 +68,9 @@ class EventBus(EventPublisher, Protocol):
         """Receive for the app's lifetime, handing each message to the connection manager's
         `deliver`; survive outages by reconnecting. Cancelled at shutdown."""
 
+    async def close(self) -> None:
+        """Let go of the bus's connections at shutdown, before `run` is cancelled."""
+
 
 def user_room(user_id: UUID) -> str:
     """The room of one user's sockets: it receives the events of everything they own."""
@@ -212,9 +215,13 @@ async def serving_events(
         yield
     finally:
         connections.close()
-        receiver.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await receiver
+        try:
+            # First: a client library may not give up a read in progress when cancelled.
+            await bus.close()
+        finally:
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await receiver
 
 
 async def get_connections(websocket: WebSocket) -> ConnectionManager:
