@@ -49,6 +49,8 @@ MAX_PENDING_EVENTS = 256
 MAX_SIGN_IN_MESSAGE_CHARS = 8192
 # How long a signed-in socket waits for the event bus to be connected, else 1013.
 BUS_WAIT_SECONDS = 5.0
+# How long shutdown waits for the bus's receiver to stop.
+BUS_STOP_SECONDS = 2.0
 
 
 class EventPublisher(Protocol):
@@ -216,12 +218,12 @@ async def serving_events(
     finally:
         connections.close()
         try:
-            # First: a client library may not give up a read in progress when cancelled.
+            # First: a client library may not give up a read in progress when cancelled
+            # (redis-py, early in a subscription); closed, the bus stops by itself.
             await bus.close()
         finally:
             receiver.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await receiver
+            await asyncio.wait({receiver}, timeout=BUS_STOP_SECONDS)
 
 
 async def get_connections(websocket: WebSocket) -> ConnectionManager:
