@@ -198,6 +198,17 @@ class Renderer(Protocol):
     def __call__(self, answers: Mapping[str, Any], dst: Path | None = None) -> Path: ...
 
 
+def render_or_skip(renderer: Renderer, answers: Mapping[str, Any]) -> Path:
+    """Render ``answers``; skip the test when copier.yml refuses them on purpose."""
+    try:
+        return renderer(answers)
+    except Exception as error:
+        refusal = refused_by_design(answers, error)
+        if refusal is None:
+            raise
+        pytest.skip(f"refused by copier.yml: {refusal.message}")
+
+
 @pytest.fixture(scope="session")
 def template_src(tmp_path_factory: pytest.TempPathFactory) -> TemplateSource:
     return template_source(tmp_path_factory.mktemp("template"))

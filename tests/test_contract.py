@@ -21,7 +21,7 @@ from conftest import (
     choice_values,
     find_python,
     generated_env,
-    refused_by_design,
+    render_or_skip,
     required_python,
     run_step,
     uv_binary,
@@ -92,13 +92,7 @@ def test_both_databases_publish_the_same_openapi(
         venv = tmp_path / f"venv-{database}"
         for layout in choice_values("layout"):
             answers = {"database": database, "queue": queue, "layout": layout}
-            try:
-                project = render_project(answers)
-            except Exception as error:
-                refusal = refused_by_design(answers, error)
-                if refusal is None:
-                    raise
-                pytest.skip(f"refused by copier.yml: {refusal.message}")
+            project = render_or_skip(render_project, answers)
             if not venv.exists():
                 build_environment(project, venv)
             documents[database, layout] = openapi_of(project, venv, "my_service")

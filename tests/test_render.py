@@ -24,6 +24,7 @@ from conftest import (
     refusal_of,
     refused_by_design,
     render,
+    render_or_skip,
     rendered_files,
     tree_bytes,
 )
@@ -234,13 +235,7 @@ def test_custom_identity_leaves_no_default_behind(
         "database": database,
         "layout": layout,
     }
-    try:
-        project = render_project(answers)
-    except Exception as error:
-        refusal = refused_by_design(answers, error)
-        if refusal is None:
-            raise
-        pytest.skip(f"refused by copier.yml: {refusal.message}")
+    project = render_or_skip(render_project, answers)
     recorded = recorded_answers(project)
     assert recorded["project_slug"] == "acme-billing"
     assert recorded["package_name"] == "acme_billing"
