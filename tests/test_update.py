@@ -423,6 +423,9 @@ def edit_with_extension_points(project: Path) -> None:
         (root / "settings.py").read_text(encoding="utf-8") + '\n    invoice_prefix: str = "INV"\n',
         encoding="utf-8",
     )
+    # Every setting is listed in .env.example (the generated suite checks it).
+    with (project / ".env.example").open("a", encoding="utf-8") as env_example:
+        env_example.write("INVOICE_PREFIX=INV\n")
     append_to_list(project / "pyproject.toml", "dependencies = [", '"anyio>=4.0"')
     append_to_list(project / "pyproject.toml", "dev = [", '"pytest-timeout>=2.3"')
     insert_after(
