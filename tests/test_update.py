@@ -423,9 +423,7 @@ def edit_with_extension_points(project: Path) -> None:
         (root / "settings.py").read_text(encoding="utf-8") + '\n    invoice_prefix: str = "INV"\n',
         encoding="utf-8",
     )
-    # Every setting is listed in .env.example (the generated suite checks it).
-    with (project / ".env.example").open("a", encoding="utf-8") as env_example:
-        env_example.write("INVOICE_PREFIX=INV\n")
+    list_invoice_setting(project)
     append_to_list(project / "pyproject.toml", "dependencies = [", '"anyio>=4.0"')
     append_to_list(project / "pyproject.toml", "dev = [", '"pytest-timeout>=2.3"')
     insert_after(
@@ -576,9 +574,16 @@ def test_extension_points_merge_cleanly(
     assert pyproject.index('"orjson>=3.10"') < pyproject.index('"anyio>=4.0"')
 
 
+def list_invoice_setting(project: Path) -> None:
+    """Every setting is listed in .env.example (the generated suite checks it)."""
+    with (project / ".env.example").open("a", encoding="utf-8") as env_example:
+        env_example.write("INVOICE_PREFIX=INV\n")
+
+
 def edit_with_extension_points_except_owned(project: Path) -> None:
     """``edit_with_extension_points`` for the files not owned by the project."""
     add_invoices_domain(project, with_settings=True)
+    list_invoice_setting(project)
     append_to_list(project / "pyproject.toml", "dependencies = [", '"anyio>=4.0"')
     append_to_list(project / "pyproject.toml", "dev = [", '"pytest-timeout>=2.3"')
     insert_after(
