@@ -101,10 +101,6 @@ async def owned_order(
     return order
 
 
-async def one(request: Request) -> object:
-    return request.app
-
-
 def starlette_app() -> Starlette:
     async def get_order(_: StarletteRequest) -> JSONResponse:
         return JSONResponse(ORDER.model_dump(mode="json"))
@@ -125,7 +121,9 @@ def fastapi_app(shape: str) -> FastAPI:
     elif shape == "one dependency":
 
         @router.get("/{order_id}", response_model=OrderRead)
-        async def with_one(order_id: UUID, _: Annotated[object, Depends(one)]) -> OrderRead:
+        async def with_one(
+            order_id: UUID, _: Annotated[object, Depends(get_settings)]
+        ) -> OrderRead:
             return ORDER
 
     elif shape == "yield dependency":
