@@ -26,7 +26,7 @@ class JsonFormatter(logging.Formatter):
         if (request_id := request_id_var.get()) is not None:
             entry["request_id"] = request_id
         span = trace.get_current_span().get_span_context()
-        if span.is_valid:  # traced (core/telemetry.py): the line leads to its trace
+        if span.is_valid:  # traced (core/observability.py): the line leads to its trace
             entry["trace_id"] = format(span.trace_id, "032x")
             entry["span_id"] = format(span.span_id, "016x")
         entry.update(
