@@ -30,55 +30,77 @@ from typing import Any, Protocol
 
 import copier
 import pytest
-import yaml
 from _services import Services
 
+# Re-exported: the suite's modules take these from here, as before matrix.py held them.
+from matrix import COPIER_YML as COPIER_YML
+from matrix import MATRIX_QUESTIONS as MATRIX_QUESTIONS
+from matrix import choice_values as choice_values
+from matrix import combinations as combinations
+from matrix import combo_id as combo_id
+from matrix import combo_name, parse_combo_name
+from matrix import default_answers as default_answers
+from matrix import load_questions as load_questions
+
 REPO = Path(__file__).resolve().parents[1]
-COPIER_YML = REPO / "copier.yml"
-MATRIX_QUESTIONS = ("database", "queue", "layout")
 TEST_SERVICE_VARS = ("TEST_DATABASE_URL", "TEST_REDIS_URL", "TEST_MONGODB_URL")
 
+
 # ---------------------------------------------------------------------------------------------
-# copier.yml
+# Combinations: every test that takes ``combo`` runs once per combination; one CI job per
+# combination selects its own with ``--combination``, and one more job runs the rest.
 # ---------------------------------------------------------------------------------------------
 
 
-def load_questions() -> dict[str, dict[str, Any]]:
-    """The questions of copier.yml (settings, whose keys start with ``_``, left out)."""
-    config: dict[str, Any] = yaml.safe_load(COPIER_YML.read_text(encoding="utf-8"))
-    return {name: spec for name, spec in config.items() if not name.startswith("_")}
-
-
-def choice_values(question: str) -> list[str]:
-    """The values a choice question accepts, in copier.yml order (label: value maps too)."""
-    choices = load_questions()[question]["choices"]
-    values = choices.values() if isinstance(choices, dict) else choices
-    return [str(value) for value in values]
-
-
-def default_answers() -> dict[str, str]:
-    """The literal defaults of the matrix questions."""
-    questions = load_questions()
-    return {question: str(questions[question]["default"]) for question in MATRIX_QUESTIONS}
-
-
-def combinations() -> list[dict[str, str]]:
-    """Full product of the matrix questions' choices."""
-    per_question = [choice_values(question) for question in MATRIX_QUESTIONS]
-    return [
-        dict(zip(MATRIX_QUESTIONS, values, strict=True))
-        for values in itertools.product(*per_question)
-    ]
-
-
-def combo_id(answers: Mapping[str, Any]) -> str:
-    return "-".join(str(answers[question]) for question in MATRIX_QUESTIONS)
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("copier-fastapi")
+    group.addoption(
+        "--combination",
+        action="append",
+        default=[],
+        metavar="DATABASE/QUEUE/LAYOUT",
+        help="run only the tests of this combination (e.g. postgres/celery/domain); repeatable",
+    )
+    group.addoption(
+        "--without-combinations",
+        action="store_true",
+        help="run only the tests that are not run once per combination",
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "combo" in metafunc.fixturenames:
         combos = combinations()
         metafunc.parametrize("combo", combos, ids=[combo_id(combo) for combo in combos])
+
+
+def combo_of(item: pytest.Item) -> dict[str, str] | None:
+    """The combination a collected test runs for, or None when it is not run per combination."""
+    callspec = getattr(item, "callspec", None)
+    combo = callspec.params.get("combo") if callspec is not None else None
+    return combo if isinstance(combo, dict) else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    names: list[str] = config.getoption("combination")
+    without: bool = config.getoption("without_combinations")
+    if not names and not without:
+        return
+    if names and without:
+        raise pytest.UsageError("--combination and --without-combinations exclude each other")
+    try:
+        wanted = {combo_name(parse_combo_name(name)) for name in names}
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        combo = combo_of(item)
+        selected = combo is None if without else combo is not None and combo_name(combo) in wanted
+        (keep if selected else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 # ---------------------------------------------------------------------------------------------
