@@ -65,7 +65,15 @@ from conftest import (
     required_python,
     uv_binary,
 )
-from test_dockerfile import Stage, parse_stages
+from test_dockerfile import (
+    Stage,
+    base_image_env,
+    exec_form,
+    healthcheck_test,
+    last,
+    parse_stages,
+    stage_env,
+)
 
 SCHEMA = Path(__file__).with_name("compose-spec.json")
 DATABASES = ("postgres", "mongodb")
@@ -231,48 +239,6 @@ def start_order(services: Mapping[str, Any]) -> list[str]:
 # The image, as far as the Dockerfile says
 # ---------------------------------------------------------------------------------------------
 
-_DOCKER_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
-
-
-def env_instruction(argument: str, current: Mapping[str, str]) -> dict[str, str]:
-    """The variables one ``ENV`` sets (``K=V K2="V 2"`` or the old ``K value``), with ``$VAR``
-    of earlier ones substituted as Docker does."""
-
-    def substitute(value: str) -> str:
-        return _DOCKER_VARIABLE.sub(lambda m: current.get(m[1] or m[2], ""), value)
-
-    words = shlex.split(argument)
-    if "=" not in words[0]:
-        return {words[0]: substitute(" ".join(words[1:]))}
-    return {key: substitute(value) for key, _, value in (word.partition("=") for word in words)}
-
-
-def stage_env(stage: Stage, base: Mapping[str, str]) -> dict[str, str]:
-    environment = dict(base)
-    for name, argument in stage.instructions:
-        if name == "ENV":
-            environment.update(env_instruction(argument, environment))
-    return environment
-
-
-def exec_form(argument: str) -> list[str]:
-    """CMD/ENTRYPOINT/RUN/HEALTHCHECK CMD: a JSON array as is, shell form under ``/bin/sh -c``."""
-    if argument.startswith("["):
-        words: list[str] = json.loads(argument)
-        return words
-    return ["/bin/sh", "-c", argument]
-
-
-def last(stage: Stage, instruction: str) -> str | None:
-    found = stage.arguments(instruction)
-    return found[-1] if found else None
-
-
-# The python base image's environment that the Dockerfile builds on: its PATH (here the
-# host's, where sh, nproc and the interpreter live) and locale.
-def base_image_env() -> dict[str, str]:
-    return {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"), "LANG": "C.UTF-8"}
-
 
 @dataclass
 class Image:
@@ -330,7 +296,7 @@ def build_image(project: Path, root: Path, python: str) -> Image:
         env={},
         command=exec_form(last(final, "CMD") or "[]"),
         entrypoint=exec_form(last(final, "ENTRYPOINT") or "[]"),
-        healthcheck=exec_form(healthcheck.split(" CMD ", 1)[1]) if healthcheck else None,
+        healthcheck=healthcheck_test(healthcheck) if healthcheck else None,
     )
     image.env = {key: image.path(value) for key, value in env.items()}
     return image
