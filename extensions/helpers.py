@@ -154,6 +154,41 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+# docker compose: the service each database answer runs as (its host name in the stack),
+# and the command of each queue's worker.
+COMPOSE_DATABASE_SERVICES: dict[str, str] = {"postgres": "postgres", "mongodb": "mongo"}
+WORKER_COMMANDS: dict[str, tuple[str, ...]] = {
+    "celery": ("celery", "-A", "{package}.core.worker", "worker", "--loglevel=INFO"),
+    "arq": ("arq", "{package}.core.worker.WorkerSettings"),
+    "taskiq": ("taskiq", "worker", "{package}.core.worker:broker", "--no-configure-logging"),
+}
+HEALTHY = "service_healthy"
+
+
+def worker_command(queue: str, package: str) -> list[str]:
+    """The worker's command line for a Redis queue, e.g. ``["arq", "shop.core.worker...."]``."""
+    return [word.format(package=package) for word in WORKER_COMMANDS[queue]]
+
+
+def compose_depends_on(service: str, database: str, queue: str) -> list[tuple[str, str]]:
+    """``(service, condition)`` pairs a compose service waits for before it starts."""
+    database_service = COMPOSE_DATABASE_SERVICES[database]
+    broker = queue != "background_tasks"
+    if service == "migrate":
+        return [(database_service, HEALTHY)]
+    waits: list[tuple[str, str]] = [("redis", HEALTHY)] if broker else []
+    if service == "api":
+        waits.append((database_service, HEALTHY))
+        if database == "postgres":
+            waits.append(("migrate", "service_completed_successfully"))
+    elif service == "worker":
+        if queue == "taskiq":  # taskiq_fastapi runs the app's lifespan: it opens the database
+            waits.append((database_service, HEALTHY))
+    else:
+        raise ValueError(f"compose_depends_on: no service {service!r}")
+    return [*waits, ("mailpit", "service_started")]
+
+
 _IMPORT_START = re.compile(r"^(from|import)\s+([\w.]+)")
 
 
@@ -231,8 +266,24 @@ class ProjectHelpers(Extension):
             before = previous_answers(conf["dst_path"], conf["answers_file"]).get(question)
             return answer_change_error(question, before, context[question])
 
+        @pass_context
+        def compose_service(context: Context) -> str:
+            """The compose service (and host name) of the chosen database."""
+            return COMPOSE_DATABASE_SERVICES[context["database"]]
+
+        @pass_context
+        def depends_on(context: Context, service: str) -> list[tuple[str, str]]:
+            return compose_depends_on(service, context["database"], context["queue"])
+
+        @pass_context
+        def worker_argv(context: Context) -> list[str]:
+            return worker_command(context["queue"], context["package_name"])
+
         environment.globals.update(
             changed_answer_error=changed_answer_error,
+            compose_service=compose_service,
+            depends_on=depends_on,
+            worker_argv=worker_argv,
             module_file=module_file,
             domain_dir=domain_dir,
             module=module,

@@ -3,8 +3,13 @@ and its final stage holds no build tools, in every combination of answers."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +69,62 @@ def final_stage(project: Path) -> tuple[list[Stage], Stage]:
     stages = parse_stages((project / "Dockerfile").read_text(encoding="utf-8"))
     assert len(stages) >= 2, "the Dockerfile is not multi-stage"
     return stages, stages[-1]
+
+
+# Reading what a stage leaves to its containers (tests/test_compose.py runs them too).
+
+_DOCKER_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+
+
+def env_instruction(argument: str, current: Mapping[str, str]) -> dict[str, str]:
+    """The variables one ``ENV`` sets (``K=V K2="V 2"`` or the old ``K value``), with ``$VAR``
+    of earlier ones substituted as Docker does."""
+
+    def substitute(value: str) -> str:
+        return _DOCKER_VARIABLE.sub(lambda m: current.get(m[1] or m[2], ""), value)
+
+    words = shlex.split(argument)
+    if "=" not in words[0]:
+        return {words[0]: substitute(" ".join(words[1:]))}
+    return {key: substitute(value) for key, _, value in (word.partition("=") for word in words)}
+
+
+def stage_env(stage: Stage, base: Mapping[str, str]) -> dict[str, str]:
+    environment = dict(base)
+    for name, argument in stage.instructions:
+        if name == "ENV":
+            environment.update(env_instruction(argument, environment))
+    return environment
+
+
+def exec_form(argument: str) -> list[str]:
+    """CMD/ENTRYPOINT/RUN/HEALTHCHECK CMD: a JSON array as is, shell form under ``/bin/sh -c``."""
+    if argument.startswith("["):
+        words: list[str] = json.loads(argument)
+        return words
+    return ["/bin/sh", "-c", argument]
+
+
+def healthcheck_test(argument: str) -> list[str]:
+    """A HEALTHCHECK instruction as compose's ``test``: ``["CMD", ...]``, ``["CMD-SHELL", "..."]``
+    or ``["NONE"]``."""
+    if argument.strip().upper() == "NONE":
+        return ["NONE"]
+    command = argument.split("CMD ", 1)[1].strip()
+    if command.startswith("["):
+        return ["CMD", *json.loads(command)]
+    return ["CMD-SHELL", command]
+
+
+def last(stage: Stage, instruction: str) -> str | None:
+    found = stage.arguments(instruction)
+    return found[-1] if found else None
+
+
+# The python base image's environment that the Dockerfile builds on: its PATH (here the
+# host's, where sh, nproc and the interpreter live) and locale.
+def base_image_env() -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"), "LANG": "C.UTF-8"}
 
 
 def render_or_skip(render_project: Renderer, combo: dict[str, str]) -> Path:
@@ -128,3 +189,75 @@ def check_no_build_tools(project: Path) -> None:
         assert sources == ["/app/.venv"], f"the final stage copies more than the venv: {argument}"
     for argument in final.arguments("ENV") + final.arguments("ARG"):
         assert not re.search(r"(SECRET|PASSWORD|TOKEN)\w*=", argument, re.I), argument
+
+
+# ---------------------------------------------------------------------------------------------
+# How many uvicorn workers: one per container, or WEB_CONCURRENCY
+# ---------------------------------------------------------------------------------------------
+
+NODE_CPUS = "64"  # what nproc says on a big node, whatever the container's CPU limit
+
+
+def fake_programs(directory: Path, *names: str) -> None:
+    """``nproc`` that answers NODE_CPUS, and programs that print their arguments and exit."""
+    directory.mkdir(parents=True, exist_ok=True)
+    scripts = {"nproc": f"#!/bin/sh\necho {NODE_CPUS}\n"}
+    scripts.update({name: '#!/bin/sh\necho "$0 $*"\n' for name in names})
+    for name, script in scripts.items():
+        path = directory / name
+        path.write_text(script, encoding="utf-8")
+        path.chmod(0o755)
+
+
+def workers(command_line: str) -> str:
+    match = re.search(r"--workers[ =](\S+)", command_line)
+    assert match, f"no --workers in: {command_line}"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("web_concurrency", [None, "3"])
+def test_the_image_runs_one_worker_unless_web_concurrency_says_more(
+    render_project: Renderer, tmp_path: Path, web_concurrency: str | None
+) -> None:
+    """The image's CMD, run by sh with the image's ENV on a node of many CPUs (the container
+    may use few of them): one worker, or what `docker run -e WEB_CONCURRENCY=3` asks for."""
+    project = render_project({})
+    _, final = final_stage(project)
+    command = exec_form(last(final, "CMD") or "[]")
+    app = tmp_path / "app"  # /app, where the image's virtual environment and uvicorn live
+    fake_programs(app / ".venv" / "bin", "uvicorn")
+    env = {
+        key: value.replace("/app/", f"{app}/")
+        for key, value in stage_env(final, base_image_env()).items()
+    }
+    if web_concurrency is not None:
+        env["WEB_CONCURRENCY"] = web_concurrency
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.startswith(f"{app}/.venv/bin/uvicorn "), result.stdout
+    assert workers(result.stdout) == (web_concurrency or "1")
+
+
+@pytest.mark.parametrize("web_concurrency", [None, "3"])
+def test_make_serve_runs_one_worker_unless_web_concurrency_says_more(
+    render_project: Renderer, tmp_path: Path, web_concurrency: str | None
+) -> None:
+    """`make serve`, run by make on a host of many CPUs: one worker, or WEB_CONCURRENCY."""
+    make = shutil.which("make")
+    if make is None:
+        pytest.fail("make is not installed: the generated Makefile needs it", pytrace=False)
+    project = render_project({})
+    bin_dir = tmp_path / "bin"
+    fake_programs(bin_dir, "uv")
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    if web_concurrency is not None:
+        env["WEB_CONCURRENCY"] = web_concurrency
+    result = subprocess.run(
+        [make, "--silent", "--no-print-directory", "serve"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f"{bin_dir}/uv run uvicorn " in result.stdout, result.stdout
+    assert workers(result.stdout) == (web_concurrency or "1")
