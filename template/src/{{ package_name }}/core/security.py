@@ -52,8 +52,11 @@ def decode_access_token(token: str, settings: Settings) -> UUID | None:
             audience=settings.jwt_audience,
             options={"require": ["exp", "iat", "iss", "aud", "sub"]},
         )
+    except jwt.PyJWTError:
+        return None
+    try:
         return UUID(claims["sub"])
-    except (jwt.PyJWTError, ValueError):
+    except ValueError:
         return None
 
 
