@@ -23,8 +23,8 @@ from pathlib import Path
 MARKER = "copier-fastapi-root"
 HOW_TO_GET = {
     "3.14": (
-        "run `bash .ci/run` as root once (it builds a Debian unstable root with python3.14 in "
-        "/var/cache/copier-fastapi/sid), or put python3.14 on PATH"
+        "`pyenv install 3.14` or python3.14 on PATH, or as root `bash .ci/run` once (it builds a "
+        "Debian unstable root with python3.14 in /var/cache/copier-fastapi/sid; tests run as root)"
     ),
 }
 # What a root's interpreter needs from the machine, besides the paths of the run itself.
