@@ -13,6 +13,7 @@ choices of ``database``, ``queue`` and ``layout`` read from copier.yml.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import re
@@ -23,13 +24,15 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import copier
 import pytest
+from _python_root import HOW_TO_GET, ca_bundle, in_root, inside, root_of, root_pythons, socket_dirs
+from _python_root import python_version as root_python_version
 from _services import Services
 
 # Re-exported: the suite's modules take these from here, as before matrix.py held them.
@@ -281,30 +284,63 @@ def _python_version(executable: str) -> tuple[int, int] | None:
     return int(out[0]), int(out[1])
 
 
-def find_python(minimum: str) -> str | None:
+def pyenv_root() -> Path:
+    return Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+
+
+def exact_pythons(minimum: str) -> list[str]:
+    """Candidates for exactly Python ``minimum``: pyenv's builds, PATH, then a Debian root."""
+    return [
+        *map(
+            str,
+            sorted(pyenv_root().glob(f"versions/{minimum}.*/bin/python{minimum}"), reverse=True),
+        ),
+        *filter(None, [shutil.which(f"python{minimum}")]),
+        *map(str, root_pythons(minimum)),
+    ]
+
+
+def python_version_of(executable: str) -> tuple[int, int] | None:
+    """The version of an interpreter that starts (here, or in its Debian root), else ``None``."""
+    if root_of(executable) is not None:
+        return root_python_version(Path(executable))
+    return _python_version(executable)
+
+
+def find_python(minimum: str, *, exact: bool = False) -> str | None:
     """An interpreter for a generated project whose requires-python is ``>=minimum``.
 
-    Prefers exactly ``minimum`` (the floor the project promises), then any newer one.
-    ``GENERATED_PYTHON`` overrides the search.
+    Prefers exactly ``minimum`` (the floor the project promises), then any newer one; with
+    ``exact``, only ``minimum`` itself. ``GENERATED_PYTHON`` overrides the search (with
+    ``exact``, only when it is that version). Looks in pyenv's versions folder, on PATH and in
+    the Debian roots ``.ci/run`` makes (tests/_python_root.py).
     """
-    if override := os.environ.get("GENERATED_PYTHON"):
-        return override
     wanted = tuple(int(part) for part in minimum.split("."))
-    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    exact = [
-        *sorted(pyenv_root.glob(f"versions/{minimum}.*/bin/python{minimum}"), reverse=True),
-        *filter(None, [shutil.which(f"python{minimum}")]),
-    ]
+    override = os.environ.get("GENERATED_PYTHON")
+    if override and (not exact or python_version_of(override) == wanted):
+        return override
     base = str(getattr(sys, "_base_executable", sys.executable))
-    for candidate in [*map(str, exact), base]:
-        if _python_version(candidate) == wanted:
+    for candidate in [*exact_pythons(minimum), base]:
+        if python_version_of(candidate) == wanted:
             return candidate
-    newer = sorted(pyenv_root.glob("versions/3.*/bin/python3"), reverse=True)
+    if exact:
+        return None
+    newer = sorted(pyenv_root().glob("versions/3.*/bin/python3"), reverse=True)
     for candidate in [base, *map(str, newer)]:
         version = _python_version(candidate)
         if version is not None and version >= wanted:
             return candidate
     return None
+
+
+def how_to_get_python(version: str) -> str:
+    """One line: how to give this suite Python ``version``."""
+    if version in HOW_TO_GET:
+        return HOW_TO_GET[version]
+    return (
+        f"`pyenv install {version}` (found in $(pyenv root)/versions), put python{version} on "
+        f"PATH, or set GENERATED_PYTHON=/path/to/python{version}"
+    )
 
 
 def required_python(project: Path) -> str:
@@ -443,8 +479,16 @@ def run_generated_project(
     tmpdir = Path(tempfile.mkdtemp(prefix="cf-"))
     tmpdir.chmod(0o755)
     env = generated_env({"TMPDIR": str(tmpdir), **extra_env})
+    wrap: Callable[[Sequence[str]], list[str]] = list
+    root = root_of(python)
+    if root is not None:  # an interpreter of a Debian root: commands run inside it
+        binds: list[str | Path] = [project, tmpdir, uv_cache_dir(), uv, *socket_dirs(env)]
+        bundle = ca_bundle(env)
+        binds += [] if bundle is None else [bundle]
+        python = inside(root, python)
+        wrap = functools.partial(in_root, root, cwd=project, binds=binds)
     try:
-        return _run_generated_project(uv, project, python, env, checks)
+        return _run_generated_project(uv, project, python, env, checks, wrap)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
@@ -455,13 +499,14 @@ def _run_generated_project(
     python: str,
     env: Mapping[str, str],
     checks: Sequence[tuple[str, tuple[str, ...], float]],
+    wrap: Callable[[Sequence[str]], list[str]],
 ) -> GeneratedRun:
     run = GeneratedRun(project)
-    sync = run_step("uv sync", (uv, "sync", "--python", python), project, env, timeout=600)
+    sync = run_step("uv sync", wrap((uv, "sync", "--python", python)), project, env, timeout=600)
     run.steps.append(sync)
     if sync.ok:
         for name, args, timeout in checks:
-            run.steps.append(run_step(name, (uv, *args), project, env, timeout))
+            run.steps.append(run_step(name, wrap((uv, *args)), project, env, timeout))
     return run
 
 
