@@ -211,16 +211,23 @@ def test_chart(chart: Chart, helm: str, kube_score: str, tmp_path: Path) -> None
     existing = values_file(tmp_path, "existing-secret", {"existingSecret": "my-secrets"})
     run([helm, "lint", "--strict", str(chart.path)])
     run([helm, "lint", "--strict", str(chart.path), "--values", str(features)])
+    outputs: dict[str, list[dict[str, Any]]] = {}
     for name, values in (("defaults", ()), ("all", (features,)), ("existing", (existing,))):
         manifest, documents = rendered(helm, chart, *values)
         validate_schemas(documents)
         directory = tmp_path / name
         directory.mkdir()
         score(kube_score, manifest, directory)
-    check_promises(chart, helm, features, existing)
+        outputs[name] = documents
+    check_promises(chart, outputs["defaults"], outputs["all"], outputs["existing"])
 
 
-def check_promises(chart: Chart, helm: str, features: Path, existing: Path) -> None:
+def check_promises(
+    chart: Chart,
+    defaults: list[dict[str, Any]],
+    everything: list[dict[str, Any]],
+    external: list[dict[str, Any]],
+) -> None:
     combo = chart.combo
     values = chart.values()
     broker = combo["queue"] != "background_tasks"
@@ -240,10 +247,6 @@ def check_promises(chart: Chart, helm: str, features: Path, existing: Path) -> N
     chart_yaml = yaml.safe_load((chart.path / "Chart.yaml").read_text(encoding="utf-8"))
     assert chart_yaml["appVersion"] == pyproject["project"]["version"]
     assert chart_yaml["name"] == pyproject["project"]["name"]
-
-    _, defaults = rendered(helm, chart)
-    _, everything = rendered(helm, chart, features)
-    _, external = rendered(helm, chart, existing)
 
     config = by_kind(defaults, "ConfigMap")[full]
     assert set(config["data"]) == set(values["config"])
