@@ -25,8 +25,9 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,7 +207,14 @@ def chart(combo: dict[str, str], render_project: Renderer) -> Chart:
     return chart_of(render_or_skip(render_project, combo), combo)
 
 
-def test_chart(chart: Chart, helm: str, kube_score: str, tmp_path: Path) -> None:
+def test_chart(
+    chart: Chart,
+    helm: str,
+    kube_score: str,
+    tmp_path: Path,
+    record_property: Callable[[str, object], None],
+) -> None:
+    started = time.perf_counter()
     features = values_file(tmp_path, "all-features", all_features(chart))
     existing = values_file(tmp_path, "existing-secret", {"existingSecret": "my-secrets"})
     run([helm, "lint", "--strict", str(chart.path)])
@@ -220,6 +228,7 @@ def test_chart(chart: Chart, helm: str, kube_score: str, tmp_path: Path) -> None
         score(kube_score, manifest, directory)
         outputs[name] = documents
     check_promises(chart, outputs["defaults"], outputs["all"], outputs["existing"])
+    record_property("timings", {"helm+validation": round(time.perf_counter() - started, 1)})
 
 
 def check_promises(
