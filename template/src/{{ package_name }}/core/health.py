@@ -33,14 +33,15 @@ def draining_on_sigterm(app: FastAPI) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    server_handler = signal.getsignal(signal.SIGTERM)
+    found = signal.getsignal(signal.SIGTERM)
+    server_handler = found if found is not None else signal.SIG_DFL  # None: set outside Python
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
         app.state.draining = True
         if callable(server_handler):
             server_handler(signum, frame)
-        else:  # no handler of the server's own: the default action, as without this one
-            signal.signal(signal.SIGTERM, server_handler or signal.SIG_DFL)
+        else:  # no handler of the server's own: what SIGTERM would have done without this one
+            signal.signal(signal.SIGTERM, server_handler)
             signal.raise_signal(signum)
 
     signal.signal(signal.SIGTERM, on_sigterm)
