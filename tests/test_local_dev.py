@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -23,10 +24,12 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-import httpx
 import pytest
 from _services import free_port
 from conftest import (
@@ -48,7 +51,27 @@ JOURNEYS = [
 ]
 # Settings that, given by this machine's environment, would stop make dev starting servers.
 URL_SETTINGS = ("DATABASE_URL", "REDIS_URL", "SMTP_HOST", "SMTP_PORT")
+EMAIL = "ada@example.com"
 PASSWORD = "correct horse battery staple"
+SIGN_UP = {"email": EMAIL, "password": PASSWORD, "full_name": "Ada Lovelace"}
+
+
+def http(
+    url: str, *, json_body: object = None, form: dict[str, str] | None = None
+) -> tuple[int, str]:
+    """(status, body) of a GET, or of a POST with a JSON or form body."""
+    data, headers = None, {}
+    if json_body is not None:
+        data, headers = json.dumps(json_body).encode(), {"Content-Type": "application/json"}
+    elif form is not None:
+        data = urllib.parse.urlencode(form).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    request = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
 
 
 def python_for(project: Path) -> str:
@@ -122,8 +145,8 @@ class DevRun:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 pytest.fail(f"make dev exited ({self.process.returncode}):\n{self.tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base_url}/health/ready", timeout=5).status_code == 200:
+            with contextlib.suppress(OSError):
+                if http(f"{base_url}/health/ready")[0] == 200:
                     return
             time.sleep(1)
         pytest.fail(f"make dev was not ready after {timeout:.0f}s:\n{self.tail()}")
@@ -173,7 +196,6 @@ def test_make_dev_journey(
     assert command == "make dev"
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    email = "ada@example.com"
     with scratch_tmpdir() as tmpdir:
         env = generated_env(
             {"TMPDIR": str(tmpdir), "PORT": str(port), "UV_PYTHON": python_for(project)}
@@ -184,16 +206,12 @@ def test_make_dev_journey(
         first = DevRun(project, command, env, generated_dir / "make-dev.log")
         try:
             first.wait_ready(base_url)
-            signed_up = httpx.post(
-                f"{base_url}/api/v1/users",
-                json={"email": email, "password": PASSWORD, "full_name": "Ada Lovelace"},
-                timeout=30,
-            )
-            assert signed_up.status_code == 201, signed_up.text
-            mails = welcome_mails(project, email)
+            status, body = http(f"{base_url}/api/v1/users", json_body=SIGN_UP)
+            assert status == 201, body
+            mails = welcome_mails(project, EMAIL)
             assert mails, f"no welcome e-mail in .dev/mail/:\n{first.tail()}"
             assert "Hello Ada Lovelace" in mails[0]
-            assert f"e-mail to {email}" in first.console(), first.tail()
+            assert f"e-mail to {EMAIL}" in first.console(), first.tail()
         except BaseException:
             first.kill()
             raise
@@ -203,18 +221,11 @@ def test_make_dev_journey(
         second = DevRun(project, command, env, generated_dir / "make-dev-again.log")
         try:
             second.wait_ready(base_url)
-            signed_in = httpx.post(
-                f"{base_url}/api/v1/users/token",
-                data={"username": email, "password": PASSWORD},
-                timeout=30,
-            )
-            assert signed_in.status_code == 200, signed_in.text
-            again = httpx.post(
-                f"{base_url}/api/v1/users",
-                json={"email": email, "password": PASSWORD, "full_name": "Ada Lovelace"},
-                timeout=30,
-            )
-            assert again.status_code == 409, again.text
+            credentials = {"username": EMAIL, "password": PASSWORD}
+            status, body = http(f"{base_url}/api/v1/users/token", form=credentials)
+            assert status == 200, body
+            status, body = http(f"{base_url}/api/v1/users", json_body=SIGN_UP)
+            assert status == 409, body
         except BaseException:
             second.kill()
             raise
