@@ -151,6 +151,13 @@ class DevRun:
             time.sleep(1)
         pytest.fail(f"make dev was not ready after {timeout:.0f}s:\n{self.tail()}")
 
+    def wait_for(self, text: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.console():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                pytest.fail(f"make dev never printed {text!r}:\n{self.tail()}")
+            time.sleep(0.5)
+
     def interrupt(self) -> None:
         """Ctrl-C: SIGINT to the process group, as a terminal sends it; everything must go."""
         with contextlib.suppress(ProcessLookupError):
@@ -212,11 +219,18 @@ def test_make_dev_journey(
             assert mails, f"no welcome e-mail in .dev/mail/:\n{first.tail()}"
             assert "Hello Ada Lovelace" in mails[0]
             assert f"e-mail to {EMAIL}" in first.console(), first.tail()
+
+            # The README: the API reloads when `.env` changes.
+            (project / ".env").write_text("LOG_LEVEL=DEBUG\n", encoding="utf-8")
+            first.wait_for("WatchFiles detected changes in '.env'. Reloading...")
+            first.wait_ready(base_url)
         except BaseException:
             first.kill()
             raise
         first.interrupt()
         assert not list(project.glob(".dev/postgres/*/postmaster.pid")), "PostgreSQL still up"
+        if answers["database"] == "postgres":
+            migration_made(project, env)
 
         second = DevRun(project, command, env, generated_dir / "make-dev-again.log")
         try:
@@ -231,6 +245,23 @@ def test_make_dev_journey(
             raise
         second.interrupt()
     record_property("timings", {"total": round(time.perf_counter() - started, 1)})
+
+
+def migration_made(project: Path, env: Mapping[str, str]) -> None:
+    """The README's `make migration` with make dev stopped: it starts the database itself,
+    brings it to head and autogenerates against it (no model changed: an empty revision)."""
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    command = re.findall(r"\| `(make migration [^`]*)` \|", readme)[0]
+    versions = project / "migrations" / "versions"
+    before = set(versions.glob("*.py"))
+    made = run_step("make migration", ("sh", "-c", command), project, env, 600)
+    assert made.ok, made.failure()
+    new = set(versions.glob("*.py")) - before
+    assert len(new) == 1, made.output[-3000:]
+    revision = new.pop()
+    assert "add something" in revision.read_text(encoding="utf-8")
+    revision.unlink()  # not applied: the next `make dev` runs the project's own migrations
+    assert not processes_of(project), processes_of(project)
 
 
 def synced(project: Path, env: Mapping[str, str]) -> None:
