@@ -263,6 +263,19 @@ def migration_made(project: Path, env: Mapping[str, str]) -> None:
     revision.unlink()  # not applied: the next `make dev` runs the project's own migrations
     assert not processes_of(project), processes_of(project)
 
+    # A URL in `.env` wins over the server make dev would start: here one nothing answers on.
+    env_file = project / ".env"
+    kept = env_file.read_text(encoding="utf-8")
+    unreachable = f"postgresql+asyncpg://nobody:nothing@127.0.0.1:{free_port()}/none"
+    env_file.write_text(f"{kept}DATABASE_URL={unreachable}\n", encoding="utf-8")
+    try:
+        refused = run_step("make migrate", ("make", "migrate"), project, env, 300)
+    finally:
+        env_file.write_text(kept, encoding="utf-8")
+    assert not refused.ok, refused.output[-2000:]
+    assert "[dev] database:" not in refused.output, refused.output[-2000:]
+    assert "ConnectionRefusedError" in refused.output or "Connect call failed" in refused.output
+
 
 def synced(project: Path, env: Mapping[str, str]) -> None:
     sync = run_step(
