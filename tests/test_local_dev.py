@@ -407,6 +407,23 @@ def test_ferretdb_from_go_install_is_recognised_and_the_readme_build_works(
             "tests/test_health.py",
         )
         env["PATH"] = f"{plain_bin}{os.pathsep}{env['PATH']}"
+        # Nothing to be had (no ferretdb, no mongod, no Docker): make dev says so in one line.
+        bare = dict(env, HOME=str(tmp_path), PORT=str(free_port()))
+        bare["PATH"] = os.pathsep.join(
+            part
+            for part in env["PATH"].split(os.pathsep)
+            if part and not any(Path(part, name).exists() for name in ("ferretdb", "mongod"))
+        )
+        nothing = run_step("make dev, no server", ("make", "dev"), project, bare, 300)
+        said = [line for line in nothing.output.splitlines() if "is not available" in line]
+        assert not nothing.ok, nothing.output[-2000:]
+        assert said == [
+            "[dev] MongoDB is not available: neither mongod nor ferretdb (on PATH or in "
+            "~/go/bin) is installed; no Docker. Set DATABASE_URL=mongodb://HOST:PORT/, or put "
+            "mongod or FerretDB v1 (ferretdb) on PATH or in ~/go/bin, or start Docker"
+        ], nothing.output[-2000:]
+        assert "Traceback" not in nothing.output
+
         broken = run_step("pytest, plain go install", pytest_health, project, env, 300)
         assert broken.returncode == 3, broken.output[-3000:]
         assert "plain `go install` build of FerretDB" in broken.output, broken.output[-3000:]
