@@ -32,6 +32,7 @@ import copier
 import pytest
 import yaml
 from _services import Services
+from copier.errors import UserMessageError
 
 REPO = Path(__file__).resolve().parents[1]
 COPIER_YML = REPO / "copier.yml"
@@ -159,8 +160,18 @@ class Refusal:
     message: str
 
 
+_ANSWER_KEPT = re.compile(r"(?P<question>[a-z_]+): (?P<message>changing .*)", re.S)
+
+
 def refusal_of(error: BaseException) -> Refusal | None:
-    """The refusal carried by Copier's error, or ``None`` when the error is something else."""
+    """The refusal carried by Copier's error, or ``None`` when the error is something else.
+
+    A validator's refusal is Copier's ``ValueError``; a changed answer that an update must keep
+    is refused earlier with Copier's ``UserMessageError`` (one line on the CLI).
+    """
+    if isinstance(error, UserMessageError):
+        kept = _ANSWER_KEPT.fullmatch(error.message.strip())
+        return None if kept is None else Refusal(kept["question"], error.message.strip())
     if not isinstance(error, ValueError):
         return None
     match = _VALIDATION_ERROR.fullmatch(str(error).strip())

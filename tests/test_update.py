@@ -25,6 +25,7 @@ import copier
 import pytest
 import yaml
 from _services import Services, ServiceUnavailable
+from copier.errors import UserMessageError
 from conftest import (
     COPIER_YML,
     REPO,
@@ -660,6 +661,8 @@ def test_answer_change_that_would_strand_code_is_refused(
     message = " ".join(result.stderr.split())
     assert f"{question}: changing {before[question]!r} to {new_answer!r}" in message, message
     assert "not supported" in message and "copier copy" in message
+    # One clear line, not Copier's traceback of a ValueError.
+    assert "Traceback" not in result.stderr, result.stderr
     assert git_status(project) == ""
 
 
@@ -668,7 +671,7 @@ def test_refusal_applies_to_recopy_but_not_to_a_new_copy(
 ) -> None:
     project = copy_project(releases.path, releases.current, tmp_path / "project", {})
     commit_all(project, "copier copy")
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(UserMessageError) as caught:
         copier.run_recopy(
             str(project),
             data={"layout": "domain"},
