@@ -1,8 +1,11 @@
 """API conventions every route follows, the template's and yours (routers.py): versioned
 paths, declared status codes and responses, documented errors, one tag per domain."""
 
+import re
+from pathlib import Path
+
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIWebSocketRoute
 
 
 def api_routes(app: FastAPI) -> list[APIRoute]:
@@ -45,3 +48,24 @@ def test_error_responses_use_the_error_body(app: FastAPI) -> None:
 def test_routes_are_tagged_by_domain(app: FastAPI) -> None:
     for route in api_routes(app):
         assert len(route.tags) == 1, route.path
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+ENDPOINT_ROW = re.compile(r"^\| `(?P<method>[A-Z]+)` \| `(?P<path>/[^`]*)` \|", re.M)
+# The template's domains: README.md lists their routes; yours are left out.
+TEMPLATE_PATHS = re.compile(r"^(/health|/api/v1/users|/api/v1/orders)(/|$)")
+
+
+def test_readme_lists_the_template_routes(app: FastAPI) -> None:
+    """README.md's endpoint table: every route of the template's domains, and only those."""
+    documented = {
+        (row["method"], row["path"]) for row in ENDPOINT_ROW.finditer(README.read_text())
+    }
+    served: set[tuple[str, str]] = set()
+    for route in app.routes:
+        if isinstance(route, APIRoute) and TEMPLATE_PATHS.match(route.path):
+            served |= {(method, route.path) for method in route.methods or ()}
+        elif isinstance(route, APIWebSocketRoute) and TEMPLATE_PATHS.match(route.path):
+            served.add(("WS", route.path))
+
+    assert documented == served
