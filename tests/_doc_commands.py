@@ -38,9 +38,7 @@ from pathlib import Path
 SHELL_FENCES = frozenset({"sh", "bash", "shell", "console"})
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+|~~~+)\s*(?P<info>[\w+-]*)")
 _MARKER = re.compile(r"<!--\s*(?P<kind>run-by|not-run-here):\s*(?P<body>.*?)\s*-->", re.S)
-_TARGET = re.compile(
-    r"(?P<target>(?:generated )?tests/[\w/.-]+\.py::[\w\[\]-]+|\.ci/run)\s*$"
-)
+_TARGET = re.compile(r"(?P<target>(?:generated )?tests/[\w/.-]+\.py::[\w\[\]-]+|\.ci/run)\s*$")
 _INLINE_CODE = re.compile(r"`([^`]+)`")
 
 

@@ -25,7 +25,6 @@ import copier
 import pytest
 import yaml
 from _services import Services, ServiceUnavailable
-from copier.errors import UserMessageError
 from conftest import (
     COPIER_YML,
     REPO,
@@ -38,6 +37,7 @@ from conftest import (
     uv_binary,
     uv_cache_dir,
 )
+from copier.errors import UserMessageError
 from packaging.version import Version
 
 OLD_RELEASE = "0.1.0"
