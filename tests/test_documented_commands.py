@@ -32,6 +32,7 @@ from conftest import (
     render,
     required_python,
 )
+from test_update import helpers_module
 
 TEMPLATE_DOCUMENTS = (
     "README.md",
@@ -245,3 +246,17 @@ def test_generated_readme_commands(
             + (completed.stdout + completed.stderr)[-6000:]
         )
     record_property("timings", timings)
+
+
+# ---------------------------------------------------------------------------------------------
+# One address for the template
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_template_address_has_one_source(template_src: TemplateSource, tmp_path: Path) -> None:
+    """`TEMPLATE_URL` (extensions/helpers.py) is what README.md gives and generated READMEs link."""
+    url = helpers_module().TEMPLATE_URL
+    assert url in (REPO / "README.md").read_text(encoding="utf-8")
+    source = (REPO / "template" / "README.md.jinja").read_text(encoding="utf-8")
+    assert "github.com" not in source, "the generated README must link {{ template_url }}"
+    assert f"]({url})" in render_readme(template_src, tmp_path / "project", {})
