@@ -7,15 +7,22 @@ Every helper is pure: the same answers always render the same paths and bytes.
 from __future__ import annotations
 
 import keyword
+import os
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
 import yaml
+from copier.errors import UserMessageError
 from jinja2 import Environment, pass_context
 from jinja2.ext import Extension
 from jinja2.runtime import Context
+
+# Where the template is published: the one address the generated README links to and the
+# template's README gives for `copier copy` from outside a checkout.
+TEMPLATE_URL = "https://github.com/copier-fastapi/copier-fastapi"
 
 # Where each kind of module lives, relative to the package root.
 # ``{domain}`` is replaced by the domain name (``users``, ``orders``, ...).
@@ -149,6 +156,38 @@ def answer_change_error(question: str, before: Any, after: Any) -> str:
     )
 
 
+# A template source that is not a local path: a URL with a scheme (``https:``, ``file:``,
+# ``git+ssh:``), a Copier shortcut (``gh:``, ``gl:``) or scp-like Git syntax (``git@host:path``).
+_NOT_A_LOCAL_PATH = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*:|[^/\\]+@[^/\\]+:)")
+
+
+def absolute_template_source(source: str) -> str:
+    """``source`` as ``_src_path`` should record it: a relative local path made absolute.
+
+    Copier records the template source as given, and ``copier update`` reads it from the
+    project's directory, where a path given relative to the directory ``copier copy`` ran in
+    (``.``, ``../copier-fastapi``) names something else. Absolute paths, ``~`` paths and URLs
+    read the same from anywhere and are kept as they are.
+    """
+    if (
+        not source
+        or os.path.isabs(source)
+        or source.startswith("~")
+        or _NOT_A_LOCAL_PATH.match(source)
+    ):
+        return source
+    return os.path.abspath(source)
+
+
+def answers_to_record(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Copier's ``_copier_answers`` with ``_src_path`` readable from the project's directory."""
+    recorded = dict(answers)
+    source = recorded.get("_src_path")
+    if isinstance(source, str):
+        recorded["_src_path"] = absolute_template_source(source)
+    return recorded
+
+
 def slugify(text: str) -> str:
     """``My Shop API`` -> ``my-shop-api``."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
@@ -279,10 +318,30 @@ class ProjectHelpers(Extension):
         def worker_argv(context: Context) -> list[str]:
             return worker_command(context["queue"], context["package_name"])
 
+        @pass_context
+        def keep_recorded_answer(context: Context, question: str) -> bool:
+            """``when:`` of a question an update must not change; ``True`` or a one-line stop.
+
+            Copier evaluates ``when`` before it validates an answer given with ``--data``, and
+            lets Copier's own ``UserMessageError`` through to its CLI, which prints the message
+            alone (a validator's refusal is a ``ValueError`` that the CLI prints with its whole
+            traceback). Interactive answers are still refused by the question's validator, at
+            the prompt. A new destination has no previous answer, so nothing is refused.
+            """
+            conf = context["_copier_conf"]
+            before = previous_answers(conf["dst_path"], conf["answers_file"]).get(question)
+            after = context.get(question)
+            message = "" if after is None else answer_change_error(question, before, after)
+            if message:
+                raise UserMessageError(message)
+            return True
+
         environment.globals.update(
             changed_answer_error=changed_answer_error,
             compose_service=compose_service,
             depends_on=depends_on,
+            keep_recorded_answer=keep_recorded_answer,
+            template_url=TEMPLATE_URL,
             worker_argv=worker_argv,
             module_file=module_file,
             domain_dir=domain_dir,
@@ -292,6 +351,7 @@ class ProjectHelpers(Extension):
         )
         environment.filters.update(
             slugify=slugify,
+            answers_to_record=answers_to_record,
             package_name_error=package_name_error,
             sort_imports=sort_imports,
         )

@@ -34,6 +34,7 @@ import pytest
 from _python_root import HOW_TO_GET, ca_bundle, in_root, inside, root_of, root_pythons, socket_dirs
 from _python_root import python_version as root_python_version
 from _services import Services
+from copier.errors import UserMessageError
 
 # Re-exported: the suite's modules take these from here, as before matrix.py held them.
 from matrix import COPIER_YML as COPIER_YML
@@ -184,8 +185,18 @@ class Refusal:
     message: str
 
 
+_ANSWER_KEPT = re.compile(r"(?P<question>[a-z_]+): (?P<message>changing .*)", re.S)
+
+
 def refusal_of(error: BaseException) -> Refusal | None:
-    """The refusal carried by Copier's error, or ``None`` when the error is something else."""
+    """The refusal carried by Copier's error, or ``None`` when the error is something else.
+
+    A validator's refusal is Copier's ``ValueError``; a changed answer that an update must keep
+    is refused earlier with Copier's ``UserMessageError`` (one line on the CLI).
+    """
+    if isinstance(error, UserMessageError):
+        kept = _ANSWER_KEPT.fullmatch(error.message.strip())
+        return None if kept is None else Refusal(kept["question"], error.message.strip())
     if not isinstance(error, ValueError):
         return None
     match = _VALIDATION_ERROR.fullmatch(str(error).strip())

@@ -37,6 +37,7 @@ from conftest import (
     uv_binary,
     uv_cache_dir,
 )
+from copier.errors import UserMessageError
 from packaging.version import Version
 
 OLD_RELEASE = "0.1.0"
@@ -370,6 +371,19 @@ def add_invoices_domain(project: Path, *, with_settings: bool = False) -> str:
     return ".".join([root.name, *place.removesuffix(".py").split("/")])
 
 
+# A setting added to core/config.py's Settings, the only place 0.1.0 had for one.
+OWN_SETTING_OF_0_1 = '    invoice_prefix: str = "INV"\n'
+
+
+def act_on_the_changelog_after_0_1(project: Path) -> None:
+    """What CHANGELOG.md tells a project updated from 0.1.0 with settings of its own to do:
+    list them in .env.example below its marker (the generated suite checks every setting)."""
+    env_example = project / ".env.example"
+    assert env_example.read_text(encoding="utf-8").splitlines()[-1].startswith("# Yours below")
+    with env_example.open("a", encoding="utf-8") as listed:
+        listed.write("INVOICE_PREFIX=INV\n")
+
+
 def edit_like_a_user_of_0_1(project: Path) -> None:
     """What a project made from 0.1.0 changes: no extension points yet, so templated files."""
     root = package_dir(project)
@@ -385,12 +399,13 @@ def edit_like_a_user_of_0_1(project: Path) -> None:
     insert_after(main, "    orders_router,\n", "    invoices_router,\n")
     append_to_list(project / "pyproject.toml", "dependencies = [", '"anyio>=4.0"')
     append_to_list(project / "pyproject.toml", "dev = [", '"pytest-timeout>=2.3"')
-    # A setting default, on a line whose neighbours the template keeps stable. (An edit right
-    # next to lines a release changes conflicts; that is what settings.py is for since 0.2.0.)
+    # A setting default and a setting of its own, on lines whose neighbours the template keeps
+    # stable. (An edit right next to lines a release changes conflicts; that is what
+    # settings.py is for since 0.2.0.)
     replace_once(
         root / "core" / "config.py",
         "smtp_timeout_seconds: float = 10.0\n",
-        "smtp_timeout_seconds: float = 30.0\n",
+        "smtp_timeout_seconds: float = 30.0\n" + OWN_SETTING_OF_0_1,
     )
     with (project / "README.md").open("a", encoding="utf-8") as readme:
         readme.write(README_SECTION)
@@ -660,6 +675,8 @@ def test_answer_change_that_would_strand_code_is_refused(
     message = " ".join(result.stderr.split())
     assert f"{question}: changing {before[question]!r} to {new_answer!r}" in message, message
     assert "not supported" in message and "copier copy" in message
+    # One clear line, not Copier's traceback of a ValueError.
+    assert "Traceback" not in result.stderr, result.stderr
     assert git_status(project) == ""
 
 
@@ -668,7 +685,7 @@ def test_refusal_applies_to_recopy_but_not_to_a_new_copy(
 ) -> None:
     project = copy_project(releases.path, releases.current, tmp_path / "project", {})
     commit_all(project, "copier copy")
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(UserMessageError) as caught:
         copier.run_recopy(
             str(project),
             data={"layout": "domain"},
@@ -956,6 +973,8 @@ def test_updated_project_passes_its_own_checks(
 
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
     assert all(recorded[question] == answer for question, answer in answers.items())
+    if scenario == "from-first-release":
+        act_on_the_changelog_after_0_1(project)
     try:
         env = services.env_for(recorded)
     except ServiceUnavailable as error:

@@ -4,21 +4,33 @@ paths, declared status codes and responses, documented errors, one tag per domai
 
 import re
 import uuid
+from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIWebSocketRoute, RouteContext, iter_route_contexts
 from httpx import AsyncClient
 
 from tests.factories import assert_error
 
 
-def api_routes(app: FastAPI) -> list[APIRoute]:
-    return [route for route in app.routes if isinstance(route, APIRoute)]
+def served_routes(app: FastAPI) -> list[RouteContext]:
+    """Every route the app serves, included routers' too, with its full path.
+
+    ``app.routes`` holds one entry per included router, not its routes: FastAPI includes
+    routers lazily. A ``RouteContext`` reads like the route, with the path it is served at.
+    """
+    return list(iter_route_contexts(app.routes))
+
+
+def api_routes(app: FastAPI) -> list[RouteContext]:
+    routes = [route for route in served_routes(app) if isinstance(route.original_route, APIRoute)]
+    assert routes, "no API route found: the checks below would prove nothing"
+    return routes
 
 
 def test_every_business_route_is_versioned(app: FastAPI) -> None:
     for route in api_routes(app):
-        assert route.path.startswith(("/api/v1/", "/health")), route.path
+        assert (route.path or "").startswith(("/api/v1/", "/health")), route.path
 
 
 def test_every_route_declares_status_code_and_response(app: FastAPI) -> None:
@@ -33,7 +45,7 @@ def test_every_route_declares_status_code_and_response(app: FastAPI) -> None:
 
 def test_creates_are_201_and_deletes_204(app: FastAPI) -> None:
     for route in api_routes(app):
-        if "POST" in (route.methods or ()) and not route.path.endswith("/token"):
+        if "POST" in (route.methods or ()) and not (route.path or "").endswith("/token"):
             assert route.status_code == 201, route.path
         if "DELETE" in (route.methods or ()):
             assert route.status_code == 204, route.path
@@ -68,3 +80,25 @@ async def test_a_405_allows_every_method_of_its_path(app: FastAPI, client: Async
         allowed = {method.strip() for method in response.headers["Allow"].split(",")}
         assert allowed - {"HEAD"} == documented, path
     assert {"/api/v1/orders", "/api/v1/orders/{order_id}"} <= set(paths)
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+ENDPOINT_ROW = re.compile(r"^\| `(?P<method>[A-Z]+)` \| `(?P<path>/[^`]*)` \|", re.M)
+# The template's domains: README.md lists their routes; yours are left out.
+TEMPLATE_PATHS = re.compile(r"^(/health|/api/v1/users|/api/v1/orders)(/|$)")
+
+
+def test_readme_lists_the_template_routes(app: FastAPI) -> None:
+    """README.md's endpoint table: every route of the template's domains, and only those."""
+    documented = {(row["method"], row["path"]) for row in ENDPOINT_ROW.finditer(README.read_text())}
+    served: set[tuple[str, str]] = set()
+    for route in served_routes(app):
+        path = route.path or ""
+        if not TEMPLATE_PATHS.match(path):
+            continue
+        if isinstance(route.original_route, APIRoute):
+            served |= {(method, path) for method in route.methods or ()}
+        elif isinstance(route.original_route, APIWebSocketRoute):
+            served.add(("WS", path))
+
+    assert documented == served
