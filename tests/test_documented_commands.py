@@ -1,6 +1,6 @@
 """Every command the documentation tells users to run is run by a test as written, or marked.
 
-Documents: README.md, docs/*.md and the README of a generated project (rendered for every
+Documents: README.md, CONTRIBUTING.md, docs/*.md and the README of a generated project (rendered for every
 (database, queue) pair). What counts as a documented command and how a document marks one is
 in tests/_doc_commands.py. This module
 
@@ -36,6 +36,7 @@ from test_update import helpers_module
 
 TEMPLATE_DOCUMENTS = (
     "README.md",
+    "CONTRIBUTING.md",
     *sorted(p.relative_to(REPO).as_posix() for p in (REPO / "docs").glob("*.md")),
 )
 
@@ -258,5 +259,5 @@ def test_the_template_address_has_one_source(template_src: TemplateSource, tmp_p
     url = helpers_module().TEMPLATE_URL
     assert url in (REPO / "README.md").read_text(encoding="utf-8")
     source = (REPO / "template" / "README.md.jinja").read_text(encoding="utf-8")
-    assert "github.com" not in source, "the generated README must link {{ template_url }}"
+    assert "](https://github.com" not in source, "the generated README must link {{ template_url }}"
     assert f"]({url})" in render_readme(template_src, tmp_path / "project", {})
