@@ -1,8 +1,8 @@
 """Every command the documentation tells users to run is run by a test as written, or marked.
 
-Documents: README.md, CONTRIBUTING.md, docs/*.md and the README of a generated project (rendered for every
-(database, queue) pair). What counts as a documented command and how a document marks one is
-in tests/_doc_commands.py. This module
+Documents: README.md, CONTRIBUTING.md, docs/*.md and the README of a generated project
+(rendered for every (database, queue) pair). What counts as a documented command and how a
+document marks one is in tests/_doc_commands.py. This module
 
 * fails when a command is neither run nor marked with a covering test that exists;
 * runs the generated README's unmarked commands (``uv sync``, ``make test``, ``make check``)
