@@ -37,7 +37,8 @@ async def send_welcome_email(settings: Settings, *, email: str, full_name: str) 
         message,
         hostname=settings.smtp_host,
         port=settings.smtp_port,
-        username=settings.smtp_username,
+        # No user name, no login: `SMTP_USERNAME=` (empty, as in .env.example) means none.
+        username=settings.smtp_username or None,
         password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
         start_tls=settings.smtp_start_tls,
         timeout=settings.smtp_timeout_seconds,
