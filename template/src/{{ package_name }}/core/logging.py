@@ -11,8 +11,13 @@ from opentelemetry import trace
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
-# LogRecord attributes that are not worth repeating in every line.
-_STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# LogRecord attributes that are not worth repeating in every line, and uvicorn's
+# `color_message`: the message again, with ANSI colour escapes for a terminal.
+_STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
