@@ -3,8 +3,10 @@
 ``python_version`` is the project's minimum Python. For each choice the generated settings follow
 it (requires-python, ruff ``target-version``, mypy ``python_version``), the sources are clean
 under ruff with that target (3.12 asks for PEP 695 type parameters, 3.14's formatter drops the
-parentheses of ``except (A, B):``), and, in the slow tests, one project per database installs,
-lints, type-checks and passes its suite on exactly that interpreter, against real servers.
+parentheses of ``except (A, B):``), and one project per database installs, lints,
+type-checks and passes its suite on exactly that interpreter, against real servers: six of the
+combinations of tests/test_generated_suite.py run on a newer version instead of the floor
+(``RUNS``), which proves every version without runs of its own.
 
 Interpreters (``conftest.find_python(..., exact=True)``): pyenv's builds in
 ``$(pyenv root)/versions``, PATH, and for 3.14 the Debian unstable root ``.ci/run`` makes
@@ -15,21 +17,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import tomllib
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Mapping
 
 import pytest
-from _services import Services, ServiceUnavailable
 from conftest import (
     Renderer,
     choice_values,
-    find_python,
-    how_to_get_python,
-    refused_by_design,
+    combinations,
     render_or_skip,
-    run_generated_project,
 )
 
 VERSIONS = choice_values("python_version")
@@ -60,11 +56,23 @@ def run_id(version: str, answers: dict[str, str]) -> str:
     return f"{version}-{answers['database']}-{answers['queue']}-{answers['layout']}"
 
 
+def python_version_for(combo: Mapping[str, str]) -> str:
+    """The Python a combination's generated suite runs on (tests/test_generated_suite.py)."""
+    for version, runs in RUNS.items():
+        if any(all(combo[key] == value for key, value in run.items()) for run in runs):
+            return version
+    return FLOOR
+
+
 def test_every_newer_version_has_runs() -> None:
-    """A version added to copier.yml gets its generated runs here too (or is refused there)."""
+    """A version added to copier.yml gets its generated runs too (or is refused there): one
+    combination per database runs on it, and the floor keeps the rest."""
     assert sorted(RUNS) == sorted(NEWER)
     for version, runs in RUNS.items():
         assert {run["database"] for run in runs} == set(choice_values("database")), version
+    versions = [python_version_for(combo) for combo in combinations()]
+    assert all(versions.count(version) == 2 for version in NEWER)
+    assert versions.count(FLOOR) == len(versions) - 2 * len(NEWER) > 0
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -107,39 +115,3 @@ def test_sources_are_ruff_clean_for_their_target(
         assert result.returncode == 0, (
             f"ruff {args[0]} ({version}):\n{result.stdout}{result.stderr}"
         )
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("version", "answers"),
-    [(version, answers) for version, runs in RUNS.items() for answers in runs],
-    ids=[run_id(version, answers) for version, runs in RUNS.items() for answers in runs],
-)
-def test_generated_suite_on_python(
-    version: str,
-    answers: dict[str, str],
-    render_project: Renderer,
-    generated_dir: Path,
-    services: Services,
-    record_property: Callable[[str, object], None],
-) -> None:
-    """uv sync, ruff, mypy --strict and the project's suite, on exactly Python ``version``."""
-    started = time.perf_counter()
-    python = find_python(version, exact=True)
-    if python is None:
-        pytest.fail(f"no Python {version} found: {how_to_get_python(version)}", pytrace=False)
-    combo = {"python_version": version, **answers}
-    try:
-        project = render_project(combo, generated_dir / "project")
-    except Exception as error:
-        refusal = refused_by_design(combo, error)
-        if refusal is None:
-            raise
-        pytest.skip(f"refused by copier.yml: {refusal.message}")
-    try:
-        env = services.env_for(combo)
-    except ServiceUnavailable as error:
-        pytest.fail(str(error), pytrace=False)
-    run = run_generated_project(project, python, env)
-    record_property("timings", {**run.timings, "total": round(time.perf_counter() - started, 1)})
-    run.assert_ok()
