@@ -1,8 +1,15 @@
 """API conventions every route follows, the template's and yours (routers.py): versioned
-paths, declared status codes and responses, documented errors, one tag per domain."""
+paths, declared status codes and responses, documented errors, one tag per domain, and a
+405 that names every method of its path."""
+
+import re
+import uuid
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from httpx import AsyncClient
+
+from tests.factories import assert_error
 
 
 def api_routes(app: FastAPI) -> list[APIRoute]:
@@ -45,3 +52,19 @@ def test_error_responses_use_the_error_body(app: FastAPI) -> None:
 def test_routes_are_tagged_by_domain(app: FastAPI) -> None:
     for route in api_routes(app):
         assert len(route.tags) == 1, route.path
+
+
+async def test_a_405_allows_every_method_of_its_path(app: FastAPI, client: AsyncClient) -> None:
+    """RFC 9110: `Allow` lists every method the resource supports, not one route's."""
+    paths = app.openapi()["paths"]
+    for path, operations in paths.items():
+        url = re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
+        documented = {method.upper() for method in operations}
+
+        response = await client.options(url)
+
+        assert response.status_code == 405, path
+        assert_error(response.json(), "method_not_allowed")
+        allowed = {method.strip() for method in response.headers["Allow"].split(",")}
+        assert allowed - {"HEAD"} == documented, path
+    assert {"/api/v1/orders", "/api/v1/orders/{order_id}"} <= set(paths)

@@ -1,7 +1,17 @@
+import itertools
+import unicodedata
+
 from httpx import AsyncClient
 
 from tests.conftest import Mailbox
 from tests.factories import PASSWORD, assert_error, sign_up, token_for, user_payload
+
+_numbers = itertools.count(1)
+
+
+def full_width(text: str) -> str:
+    """ASCII letters as their full-width look-alikes (the same after NFKC)."""
+    return "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalpha() else c for c in text)
 
 
 async def test_sign_up_returns_the_public_fields_only(client: AsyncClient) -> None:
@@ -97,3 +107,33 @@ async def test_me_requires_a_valid_token(client: AsyncClient) -> None:
         assert response.headers["WWW-Authenticate"] == "Bearer"
     assert_error(missing.json(), "not_authenticated")
     assert_error(garbage.json(), "invalid_credentials")
+
+
+async def test_an_address_signs_in_exactly_as_it_signed_up(client: AsyncClient) -> None:
+    """A decomposed `é` (e + combining acute) is stored composed; the same string signs in."""
+    email = f"jose\u0301-{next(_numbers)}@example.com"
+
+    user = await sign_up(client, email=email)
+
+    assert user["email"] == unicodedata.normalize("NFC", email)
+    for spelling in (email, unicodedata.normalize("NFC", email), email.upper()):
+        me = await client.get(
+            "/api/v1/users/me",
+            headers={"Authorization": f"Bearer {await token_for(client, spelling)}"},
+        )
+        assert me.json()["id"] == user["id"], spelling
+
+
+async def test_look_alike_addresses_are_one_account(client: AsyncClient) -> None:
+    local = f"victim-{next(_numbers)}"
+    victim = await sign_up(client, email=f"{local}@example.com")
+
+    for look_alike in (f"{full_width(local)}@example.com", f"{local.upper()}@EXAMPLE.COM"):
+        response = await client.post("/api/v1/users", json=user_payload(email=look_alike))
+
+        assert response.status_code == 409, look_alike
+        assert_error(response.json(), "email_already_registered")
+        # Signing in with the look-alike reaches the one account there is.
+        token = await token_for(client, look_alike)
+        me = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.json()["id"] == victim["id"]

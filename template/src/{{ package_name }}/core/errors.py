@@ -1,7 +1,7 @@
 """One exception hierarchy, one handler, one error body for every error the API returns."""
 
 import logging
-from http import HTTPStatus
+from http import HTTPMethod, HTTPStatus
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 logger = logging.getLogger(__name__)
 
@@ -125,11 +127,38 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path is served with, for `Allow` (RFC 9110 wants them all).
+
+    The router names only the methods of the first route that matched the path, and each
+    method of a path is a route of its own; so ask the router, method by method, which would
+    serve it. Only a 405 pays for this.
+    """
+    scope = request.scope
+    allowed = []
+    for method in HTTPMethod:
+        probe: Scope = {
+            "type": "http",
+            "method": method.value,
+            "path": scope["path"],
+            "root_path": scope.get("root_path", ""),
+            "headers": [],
+            "query_string": b"",
+            "app": scope.get("app"),
+        }
+        routes = request.app.router.routes
+        if any(route.matches(probe)[0] is Match.FULL for route in routes):
+            allowed.append(method.value)
+    return ", ".join(allowed)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        headers = (headers or {}) | {"Allow": allowed_methods(request)}
     return error_response(exc.status_code, code, message, headers=headers)
 
 

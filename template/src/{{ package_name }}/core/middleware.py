@@ -1,9 +1,12 @@
 """Pure ASGI middleware: cheaper than BaseHTTPMiddleware and safe for streaming bodies."""
 
+import functools
+import ipaddress
 import logging
 import re
 import secrets
 import time
+from collections.abc import Sequence
 from http import HTTPStatus
 
 from fastapi import HTTPException
@@ -149,3 +152,62 @@ class BodySizeLimitMiddleware:
             self._message,
         )
         await response(scope, receive, send)
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# X-Forwarded-Proto values understood, and whether the client's connection was encrypted.
+_SECURE = {"http": False, "ws": False, "https": True, "wss": True}
+
+
+class ProxyHeadersMiddleware:
+    """The client's address and scheme as the reverse proxies in front report them.
+
+    `X-Forwarded-For` and `X-Forwarded-Proto` are read only from a peer in `trusted` (the
+    TRUSTED_PROXIES setting); anyone else could write them. The client is then the nearest
+    untrusted hop: the header is walked from the right, skipping trusted proxies, because
+    each proxy appends the address it was connected from and everything left of the first
+    untrusted address was written by the client itself. The server's own handling of these
+    headers must be off (uvicorn `--no-proxy-headers`), or it would rewrite the peer first.
+    """
+
+    def __init__(self, app: ASGIApp, trusted: Sequence[IPNetwork]) -> None:
+        self.app = app
+        self.trusted = tuple(trusted)
+        self._is_trusted = functools.lru_cache(maxsize=1024)(self._in_trusted)
+
+    def _in_trusted(self, host: str) -> bool:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if scope["type"] in {"http", "websocket"} and client and self._is_trusted(client[0]):
+            self._resolve(scope)
+        await self.app(scope, receive, send)
+
+    def _resolve(self, scope: Scope) -> None:
+        hops: list[str] = []
+        schemes: list[str] = []
+        for name, value in scope["headers"]:
+            if name == b"x-forwarded-for":
+                hops.extend(hop.strip() for hop in value.decode("latin-1").split(","))
+            elif name == b"x-forwarded-proto":
+                schemes.extend(s.strip().lower() for s in value.decode("latin-1").split(","))
+        # The nearest untrusted hop; every hop trusted, the farthest one.
+        index = next((i for i in reversed(range(len(hops))) if not self._is_trusted(hops[i])), 0)
+        if hops and hops[index]:
+            scope["client"] = (hops[index], 0)
+        if not schemes:
+            return
+        # Proxies that append give a scheme per hop, the client's at its index; otherwise
+        # the one the nearest proxy set.
+        scheme = schemes[index] if len(schemes) == len(hops) else schemes[-1]
+        if scheme in _SECURE:
+            secure = _SECURE[scheme]
+            if scope["type"] == "websocket":
+                scope["scheme"] = "wss" if secure else "ws"
+            else:
+                scope["scheme"] = "https" if secure else "http"
