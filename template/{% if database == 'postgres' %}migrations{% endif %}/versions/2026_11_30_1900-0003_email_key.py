@@ -5,8 +5,8 @@ of it (NFKC and case folding) and is unique instead. Accounts that already share
 (look-alikes: `victim@` in full-width letters and in ASCII) stop the upgrade, which names
 their ids: decide which to keep, then upgrade again.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-30 19:00:00+00:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0001"
+revision: str = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
