@@ -346,6 +346,18 @@ DOMAIN_RESERVED_FIELDS = frozenset(
     {"id", "owner_id", "created_at", "updated_at", "version", "items", "total", "limit", "offset"}
 )
 
+# Attributes of the model classes a field would hide: Beanie's Document, SQLAlchemy's
+# declarative base, pydantic's BaseModel.
+MODEL_ATTRIBUTES = frozenset(
+    {
+        "construct", "copy", "count", "delete", "delete_all", "dict", "distinct", "fields",
+        "find", "find_all", "find_many", "find_one", "get", "get_settings", "inc", "insert",
+        "insert_many", "insert_one", "json", "metadata", "parse_obj", "registry", "replace",
+        "replace_many", "revision_id", "save", "save_changes", "schema", "set", "settings",
+        "sync", "update", "update_all", "validate",
+    }
+)
+
 _FIELD = re.compile(
     r"(?P<name>[^:\s]+)\s*:\s*(?P<type>[a-z]+)"
     r"(?:\((?P<argument>[^)]*)\))?(?P<marks>[?!]*)"
@@ -377,6 +389,11 @@ def parse_fields(spec: str) -> list[dict[str, Any]]:
         name, kind, argument, marks = match.group("name", "type", "argument", "marks")
         if error := _identifier_error(name):
             raise ValueError(f"field {error}")
+        if name in MODEL_ATTRIBUTES or name.startswith("model_"):
+            raise ValueError(
+                f"field {name!r} would hide an attribute of the model (SQLAlchemy, Beanie or "
+                "pydantic); choose another name"
+            )
         if name in DOMAIN_RESERVED_FIELDS:
             raise ValueError(f"field {name!r} is a name every domain already has; choose another")
         if any(field["name"] == name for field in fields):
