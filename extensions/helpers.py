@@ -299,7 +299,7 @@ class ProjectHelpers(Extension):
         def today() -> str:
             import datetime
 
-            return datetime.datetime.now(datetime.timezone.utc).strftime("%Y_%m_%d_%H%M")
+            return datetime.datetime.now(datetime.UTC).strftime("%Y_%m_%d_%H%M")
 
         environment.globals.update(
             domain_error=domain_error,
@@ -350,11 +350,40 @@ DOMAIN_RESERVED_FIELDS = frozenset(
 # declarative base, pydantic's BaseModel.
 MODEL_ATTRIBUTES = frozenset(
     {
-        "construct", "copy", "count", "delete", "delete_all", "dict", "distinct", "fields",
-        "find", "find_all", "find_many", "find_one", "get", "get_settings", "inc", "insert",
-        "insert_many", "insert_one", "json", "metadata", "parse_obj", "registry", "replace",
-        "replace_many", "revision_id", "save", "save_changes", "schema", "set", "settings",
-        "sync", "update", "update_all", "validate",
+        "construct",
+        "copy",
+        "count",
+        "delete",
+        "delete_all",
+        "dict",
+        "distinct",
+        "fields",
+        "find",
+        "find_all",
+        "find_many",
+        "find_one",
+        "get",
+        "get_settings",
+        "inc",
+        "insert",
+        "insert_many",
+        "insert_one",
+        "json",
+        "metadata",
+        "parse_obj",
+        "registry",
+        "replace",
+        "replace_many",
+        "revision_id",
+        "save",
+        "save_changes",
+        "schema",
+        "set",
+        "settings",
+        "sync",
+        "update",
+        "update_all",
+        "validate",
     }
 )
 
@@ -606,6 +635,11 @@ def existing_module_error(
     if name in RESERVED_PACKAGE_NAMES or name in sys.stdlib_module_names:
         return f"{name!r} would shadow a module the project imports; choose another name"
     if previous_answers(dst_path, answers_file).get("domain") == name:
+        if copier_operation() == "copy":
+            return (
+                f"the service already has a domain {name!r}; bring it up to date with "
+                f"`copier update --trust -a {PurePath(answers_file).name}`"
+            )
         return ""  # an update of this very domain: its own modules are there
     if Path(dst_path, f".copier-answers.domain-{name}.yml").exists():
         return f"the service already has a domain {name!r}"
@@ -620,6 +654,17 @@ def existing_module_error(
     if taken:
         return f"src/{package}/{taken[0]} already exists in the service; choose another name"
     return ""
+
+
+def copier_operation() -> str:
+    """``copy`` or ``update``: what Copier is doing (its context variable; ``update`` if it
+    cannot be read, so that an update is never refused)."""
+    try:
+        from copier._main import _operation
+
+        return str(_operation.get("update"))
+    except (ImportError, LookupError):
+        return "update"
 
 
 def alembic_heads(dst_path: str | PurePath) -> str:

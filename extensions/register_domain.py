@@ -59,9 +59,7 @@ def register(path: Path, *, statement: str, package: str, name: str, entry: str)
     if not path.is_file():
         return f"{path}: not found; add `{statement}` and `{entry}` to {name} by hand"
     text = path.read_text(encoding="utf-8")
-    pattern = re.compile(
-        rf"^(?P<head>{name}\s*(?::[^=\n]*)?=\s*)\((?P<body>[^()]*)\)[ \t]*$", re.M
-    )
+    pattern = re.compile(rf"^(?P<head>{name}\s*(?::[^=\n]*)?=\s*)\((?P<body>[^()]*)\)[ \t]*$", re.M)
     match = pattern.search(text)
     if match is None:
         return (
@@ -74,8 +72,10 @@ def register(path: Path, *, statement: str, package: str, name: str, entry: str)
         return f"{path}: {entry} already registered"
     if entry not in entries:
         entries.append(entry)
-    one_line = f"{match['head']}({entries[0]},)" if len(entries) == 1 else (
-        f"{match['head']}({', '.join(entries)})"
+    one_line = (
+        f"{match['head']}({entries[0]},)"
+        if len(entries) == 1
+        else (f"{match['head']}({', '.join(entries)})")
     )
     if len(one_line) > LINE_LENGTH:
         one_line = match["head"] + "(\n" + "".join(f"    {item},\n" for item in entries) + ")"
