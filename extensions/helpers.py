@@ -492,7 +492,9 @@ _FIELD_CODE: dict[str, dict[str, str]] = {
         "py": "Decimal",
         "sa": "Numeric(12, 2)",
         "alembic": "sa.Numeric(precision=12, scale=2)",
-        "input": "Annotated[Decimal, Field(max_digits=12, decimal_places=2)]",
+        # A JSON number below 10^10 in size, rounded to cents (NUMERIC(12, 2) holds it): a
+        # bound the document states, where a limit on digits could not be stated.
+        "input": "Annotated[Decimal, Field(gt=-(10**10), lt=10**10), JSON_NUMBER, CENTS, AS_NUMBER]",
     },
     "bool": {"py": "bool", "sa": "Boolean", "alembic": "sa.Boolean()", "input": "StrictBool"},
     "date": {"py": "date", "sa": "Date", "alembic": "sa.Date()", "input": "date"},
