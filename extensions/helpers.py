@@ -336,7 +336,87 @@ class ProjectHelpers(Extension):
                 raise UserMessageError(message)
             return True
 
+        @pass_context
+        def domain_error(context: Context) -> str:
+            """Validator of ``domain``: the service is there and can take it, the name is free
+            and the answers file is the domain's own. ``""`` when all is well."""
+            name = str(context.get("domain") or "")
+            conf = context["_copier_conf"]
+            if error := _identifier_error(name):
+                return f"domain: {error}"
+            expected = f".copier-answers.domain-{name}.yml"
+            if PurePath(str(conf["answers_file"])).name != expected:
+                return (
+                    f"domain: a domain keeps its own answers file; pass `-a {expected}` "
+                    "(the service's .copier-answers.yml is not to be overwritten)"
+                )
+            service = domain_service(context)
+            if error := service_error(service):
+                return f"domain: {error}"
+            package, layout = str(service["package_name"]), str(service["layout"])
+            if error := existing_module_error(
+                conf["dst_path"], package, layout, name, str(conf["answers_file"])
+            ):
+                return f"domain: {error}"
+            return answer_change_error_named("domain", conf, name)
+
+        def answer_change_error_named(question: str, conf: Any, value: str) -> str:
+            before = previous_answers(conf["dst_path"], conf["answers_file"]).get(question)
+            if before is None or str(before) == value:
+                return ""
+            return (
+                f"{question}: changing {str(before)!r} to {value!r} in an existing domain is "
+                "not supported; add a new domain instead"
+            )
+
+        def domain_service(context: Context) -> dict[str, Any]:
+            """The service's answers: recorded ones when updating a domain (Copier renders
+            the old and new releases elsewhere, where the service's file is not), else the
+            service's .copier-answers.yml."""
+            recorded = {
+                key: context.get(key)
+                for key in ("package_name", "database", "layout")
+                if context.get(key)
+            }
+            if len(recorded) == 3:
+                return recorded
+            return service_answers(context["_copier_conf"]["dst_path"])
+
+        @pass_context
+        def domain_singular_error(context: Context) -> str:
+            singular = str(context.get("domain_singular") or "")
+            if error := _identifier_error(singular):
+                return f"domain_singular: {error}"
+            if singular == context.get("domain"):
+                return f"domain_singular: {singular!r} must differ from the plural (domain)"
+            if singular in ("user", "order", "page"):
+                return f"domain_singular: {singular!r} is taken by the service; choose another"
+            return ""
+
+        @pass_context
+        def migration_heads(context: Context) -> str:
+            return alembic_heads(context["_copier_conf"]["dst_path"])
+
+        @pass_context
+        def parsed_fields(context: Context) -> list[dict[str, Any]]:
+            return parse_fields(str(context["domain_fields"]))
+
+        def today() -> str:
+            import datetime
+
+            return datetime.datetime.now(datetime.UTC).strftime("%Y_%m_%d_%H%M")
+
         environment.globals.update(
+            domain_error=domain_error,
+            domain_singular_error=domain_singular_error,
+            migration_heads=migration_heads,
+            parsed_fields=parsed_fields,
+            field_code=field_code,
+            field_alias=field_alias,
+            fits=fits,
+            call=call,
+            import_line=import_line,
+            today=today,
             changed_answer_error=changed_answer_error,
             compose_service=compose_service,
             depends_on=depends_on,
@@ -354,4 +434,362 @@ class ProjectHelpers(Extension):
             answers_to_record=answers_to_record,
             package_name_error=package_name_error,
             sort_imports=sort_imports,
+            singular_of=singular_of,
+            fields_error=fields_error,
+            camel=camel,
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Domains added to an existing service (the `domain` question, docs/domains.md)
+# ---------------------------------------------------------------------------------------------
+
+# The service release that a domain can be added to: the first one with `routers.py`,
+# `core.schemas.PageParams` and the module places of MODULE_PLACES.
+DOMAIN_MIN_SERVICE_VERSION = "0.4.0"
+
+# Field types of a domain's field spec: `name:type`, `?` optional, `!` unique.
+FIELD_TYPES = ("str", "int", "decimal", "bool", "date", "datetime", "uuid", "enum")
+DEFAULT_STR_LENGTH = 200
+MAX_STR_LENGTH = 10_000
+# Columns every domain table or document has; a field of the spec may not take their names.
+DOMAIN_RESERVED_FIELDS = frozenset(
+    {"id", "owner_id", "created_at", "updated_at", "version", "items", "total", "limit", "offset"}
+)
+
+# Attributes of the model classes a field would hide: Beanie's Document, SQLAlchemy's
+# declarative base, pydantic's BaseModel.
+MODEL_ATTRIBUTES = frozenset(
+    {
+        "construct",
+        "copy",
+        "count",
+        "delete",
+        "delete_all",
+        "dict",
+        "distinct",
+        "fields",
+        "find",
+        "find_all",
+        "find_many",
+        "find_one",
+        "get",
+        "get_settings",
+        "inc",
+        "insert",
+        "insert_many",
+        "insert_one",
+        "json",
+        "metadata",
+        "parse_obj",
+        "registry",
+        "replace",
+        "replace_many",
+        "revision_id",
+        "save",
+        "save_changes",
+        "schema",
+        "set",
+        "settings",
+        "sync",
+        "update",
+        "update_all",
+        "validate",
+    }
+)
+
+_FIELD = re.compile(
+    r"(?P<name>[^:\s]+)\s*:\s*(?P<type>[a-z]+)"
+    r"(?:\((?P<argument>[^)]*)\))?(?P<marks>[?!]*)"
+)
+_ENUM_VALUE = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _identifier_error(name: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        return (
+            f"{name!r} must be a lowercase Python identifier "
+            "(letters, digits and underscores, starting with a letter)"
+        )
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return f"{name!r} is a Python keyword; choose another name"
+    return ""
+
+
+def parse_fields(spec: str) -> list[dict[str, Any]]:
+    """``title:str, amount:decimal, due:date?, status:enum(draft|sent|paid)`` -> one dict per
+    field: name, type, length (str), choices (enum), optional, unique. ValueError if invalid."""
+    fields: list[dict[str, Any]] = []
+    for part in (piece.strip() for piece in spec.split(",")):
+        if not part:
+            raise ValueError(f"an empty field in {spec!r}; write `name:type`, comma-separated")
+        match = _FIELD.fullmatch(part)
+        if match is None:
+            raise ValueError(f"{part!r} is not `name:type` (with `?` optional, `!` unique)")
+        name, kind, argument, marks = match.group("name", "type", "argument", "marks")
+        if error := _identifier_error(name):
+            raise ValueError(f"field {error}")
+        if name in MODEL_ATTRIBUTES or name.startswith("model_"):
+            raise ValueError(
+                f"field {name!r} would hide an attribute of the model (SQLAlchemy, Beanie or "
+                "pydantic); choose another name"
+            )
+        if name in DOMAIN_RESERVED_FIELDS:
+            raise ValueError(f"field {name!r} is a name every domain already has; choose another")
+        if any(field["name"] == name for field in fields):
+            raise ValueError(f"field {name!r} is given twice")
+        if kind not in FIELD_TYPES:
+            raise ValueError(
+                f"field {name!r} has the unknown type {kind!r}; one of {', '.join(FIELD_TYPES)}"
+            )
+        if len(set(marks)) != len(marks):
+            raise ValueError(f"field {name!r} repeats a mark in {marks!r}")
+        field: dict[str, Any] = {
+            "name": name,
+            "type": kind,
+            "optional": "?" in marks,
+            "unique": "!" in marks,
+            "length": None,
+            "choices": [],
+        }
+        if kind == "str":
+            length = argument if argument is not None else str(DEFAULT_STR_LENGTH)
+            if not length.isdigit() or not 1 <= int(length) <= MAX_STR_LENGTH:
+                raise ValueError(
+                    f"field {name!r}: str({argument}) needs a length from 1 to {MAX_STR_LENGTH}"
+                )
+            field["length"] = int(length)
+        elif kind == "enum":
+            choices = [choice.strip() for choice in (argument or "").split("|")]
+            if not argument or not all(_ENUM_VALUE.fullmatch(choice) for choice in choices):
+                raise ValueError(
+                    f"field {name!r}: enum needs its values, lowercase identifiers separated by "
+                    "`|`: enum(draft|sent|paid)"
+                )
+            if len(set(choices)) != len(choices):
+                raise ValueError(f"field {name!r}: enum repeats a value")
+            field["choices"] = choices
+            field["length"] = max(20, *(len(choice) for choice in choices))
+        elif argument is not None:
+            raise ValueError(f"field {name!r}: {kind} takes no argument")
+        if field["unique"] and kind in ("bool", "enum"):
+            raise ValueError(f"field {name!r}: a {kind} cannot be unique (too few values)")
+        if field["unique"] and field["optional"]:
+            raise ValueError(f"field {name!r}: a unique field cannot be optional")
+        fields.append(field)
+    return fields
+
+
+INT_BOUND = 2_147_483_647  # PostgreSQL's integer
+
+# Per field type: Python type, SQLAlchemy column type, Alembic column type, input annotation.
+_FIELD_CODE: dict[str, dict[str, str]] = {
+    "str": {
+        "py": "str",
+        "sa": "String({length})",
+        "alembic": "sa.String(length={length})",
+        "input": (
+            "Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, "
+            "max_length={length}), ONE_LINE]"
+        ),
+    },
+    "int": {
+        "py": "int",
+        "sa": "Integer",
+        "alembic": "sa.Integer()",
+        "input": f"Annotated[int, Field(ge=-{INT_BOUND}, le={INT_BOUND}), JSON_INTEGER]",
+    },
+    "decimal": {
+        "py": "Decimal",
+        "sa": "Numeric(12, 2)",
+        "alembic": "sa.Numeric(precision=12, scale=2)",
+        # A JSON number below 10^10 in size, rounded to cents (NUMERIC(12, 2) holds it): a
+        # bound the document states, where a limit on digits could not be stated.
+        "input": (
+            "Annotated[Decimal, Field(gt=-(10**10), lt=10**10), JSON_NUMBER, CENTS, AS_NUMBER]"
+        ),
+    },
+    "bool": {"py": "bool", "sa": "Boolean", "alembic": "sa.Boolean()", "input": "StrictBool"},
+    "date": {"py": "date", "sa": "Date", "alembic": "sa.Date()", "input": "date"},
+    "datetime": {
+        "py": "datetime",
+        "sa": "DateTime(timezone=True)",
+        "alembic": "sa.DateTime(timezone=True)",
+        "input": "AwareDatetime",
+    },
+    "uuid": {"py": "UUID", "sa": "Uuid", "alembic": "sa.Uuid()", "input": "UUID"},
+    "enum": {
+        "py": "{enum}",
+        "sa": (
+            "Enum({enum}, native_enum=False, length={length}, "
+            "values_callable=lambda e: [m.value for m in e])"
+        ),
+        "alembic": "sa.String(length={length})",
+        "input": "{enum}",
+    },
+}
+
+
+def field_code(field: dict[str, Any], what: str, model: str) -> str:
+    """A field's Python type (``py``), column types (``sa``, ``alembic``) or input type
+    (``input``: the alias ``<Name>Value`` that ``field_alias`` defines, for str/int/decimal)."""
+    enum = f"{model}{camel(field['name'])}"
+    if what == "input" and field["type"] in ("str", "int", "decimal"):
+        return f"{camel(field['name'])}Value"
+    if what == "annotated":
+        what = "input"
+    return _FIELD_CODE[field["type"]][what].format(length=field["length"], enum=enum)
+
+
+def field_alias(field: dict[str, Any], model: str) -> str:
+    """``TitleValue = Annotated[...]``, wrapped the way ruff format wraps it."""
+    inner = field_code(field, "annotated", model).removeprefix("Annotated[").removesuffix("]")
+    name = f"{camel(field['name'])}Value"
+    line = f"{name} = Annotated[{inner}]"
+    if len(line) <= LINE_LENGTH:
+        return line
+    return f"{name} = Annotated[\n    {inner}\n]"
+
+
+LINE_LENGTH = 100
+
+
+def fits(line: str) -> bool:
+    return len(line) <= LINE_LENGTH
+
+
+def call(head: str, args: list[str], tail: str, indent: int = 0) -> str:
+    """``head(args)tail`` laid out as ruff format lays out a call or signature whose
+    arguments are simple: one line, else the arguments on one line of their own, else one a
+    line with a trailing comma."""
+    pad = " " * indent
+    line = f"{pad}{head}{', '.join(args)}{tail}"
+    if len(line) <= LINE_LENGTH:
+        return line
+    inner = f"{pad}    {', '.join(args)}"
+    if len(inner) <= LINE_LENGTH:
+        return f"{pad}{head}\n{inner}\n{pad}{tail}"
+    each = "".join(f"{pad}    {arg},\n" for arg in args)
+    return f"{pad}{head}\n{each}{pad}{tail}"
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    if name.isupper() and len(name) > 1:
+        return (0, name)
+    return (1, name) if name[0].isupper() else (2, name)
+
+
+def import_line(module: str, names: list[str]) -> str:
+    """``from module import a, B, C`` sorted and wrapped as ruff's isort does."""
+    ordered = sorted(set(names), key=_isort_key)
+    line = f"from {module} import {', '.join(ordered)}"
+    if len(line) <= LINE_LENGTH:
+        return line
+    return f"from {module} import (\n" + "".join(f"    {name},\n" for name in ordered) + ")"
+
+
+def fields_error(spec: str) -> str:
+    """Validator message for ``domain_fields``, or ``""``."""
+    try:
+        parse_fields(spec)
+    except ValueError as error:
+        return f"domain_fields: {error}"
+    return ""
+
+
+def singular_of(plural: str) -> str:
+    """``invoices`` -> ``invoice``, ``categories`` -> ``category``: a default to confirm."""
+    for suffix, replacement in (("ies", "y"), ("sses", "ss"), ("xes", "x"), ("s", "")):
+        if plural.endswith(suffix) and len(plural) > len(suffix):
+            return plural[: -len(suffix)] + replacement
+    return f"{plural}_item"
+
+
+def camel(name: str) -> str:
+    """``line_item`` -> ``LineItem``."""
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def service_answers(dst_path: str | PurePath) -> dict[str, Any]:
+    """The answers of the service a domain is added to, from its ``.copier-answers.yml``."""
+    return previous_answers(dst_path, ".copier-answers.yml")
+
+
+def service_error(service: dict[str, Any]) -> str:
+    """Why a domain cannot be added to this service (its answers), or ``""``."""
+    if not service or not all(key in service for key in ("package_name", "database", "layout")):
+        return (
+            "this directory holds no service rendered by this template (no .copier-answers.yml "
+            "with package_name, database and layout): run it in the service's root"
+        )
+    commit = str(service.get("_commit", ""))
+    try:
+        from packaging.version import InvalidVersion, Version
+
+        release = Version(commit.lstrip("v").split("-")[0]) if commit else None
+    except (ImportError, InvalidVersion):
+        release = None
+    if release is not None and release < Version(DOMAIN_MIN_SERVICE_VERSION):
+        return (
+            f"the service was rendered from release {commit}, before domains could be added "
+            f"({DOMAIN_MIN_SERVICE_VERSION}): run `copier update` in the service first"
+        )
+    return ""
+
+
+def existing_module_error(
+    dst_path: str | PurePath, package: str, layout: str, name: str, answers_file: str
+) -> str:
+    """Why ``name`` clashes with what the service already has, or ``""``."""
+    if name in ("users", "orders", "core", "api", "routers", "settings", "main"):
+        return f"{name!r} is taken by the service's own modules; choose another name"
+    if layout == "layered" and name in {
+        place.split("/")[0] for place in MODULE_PLACES["layered"].values()
+    } | {"dependencies", "v1"}:
+        return f"{name!r} is a package of the layered layout; choose another name"
+    if name in RESERVED_PACKAGE_NAMES or name in sys.stdlib_module_names:
+        return f"{name!r} would shadow a module the project imports; choose another name"
+    if previous_answers(dst_path, answers_file).get("domain") == name:
+        if copier_operation() == "copy":
+            return (
+                f"the service already has a domain {name!r}; bring it up to date with "
+                f"`copier update --trust -a {PurePath(answers_file).name}`"
+            )
+        return ""  # an update of this very domain: its own modules are there
+    if Path(dst_path, f".copier-answers.domain-{name}.yml").exists():
+        return f"the service already has a domain {name!r}"
+    root = Path(dst_path, "src", package)
+    taken = [
+        module_place(layout, name, kind)
+        for kind in ("router", "models", "service")
+        if Path(root, module_place(layout, name, kind)).exists()
+    ]
+    if Path(root, name).exists() or Path(root, f"{name}.py").exists():
+        taken.append(name)
+    if taken:
+        return f"src/{package}/{taken[0]} already exists in the service; choose another name"
+    return ""
+
+
+def copier_operation() -> str:
+    """``copy`` or ``update``: what Copier is doing (its context variable; ``update`` if it
+    cannot be read, so that an update is never refused)."""
+    try:
+        from copier._main import _operation
+
+        return str(_operation.get("update"))
+    except (ImportError, LookupError):
+        return "update"
+
+
+def alembic_heads(dst_path: str | PurePath) -> str:
+    """The heads of the service's migrations (comma-separated), read from their files."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    assignment = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+)$", re.M)
+    for path in sorted(Path(dst_path, "migrations", "versions").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for key, value in assignment.findall(text):
+            found = set(re.findall(r"[\"']([^\"']+)[\"']", value))
+            (revisions if key == "revision" else parents).update(found)
+    return ",".join(sorted(revisions - parents))

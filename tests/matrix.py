@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,10 +35,21 @@ def choice_values(question: str) -> list[str]:
     return [str(value) for value in values]
 
 
+def service_default(question: str) -> str:
+    """The default a service render gets. A question whose default is a template (the
+    service's own answer when a domain is added, docs/domains.md) gives it after ``else``."""
+    default = str(load_questions()[question]["default"])
+    if "{{" not in default:
+        return default
+    literal = re.fullmatch(r"\{\{ .* if domain else '([^']*)' \}\}", default)
+    if literal is None:
+        raise ValueError(f"{question}: no literal service default in {default!r}")
+    return literal.group(1)
+
+
 def default_answers() -> dict[str, str]:
-    """The literal defaults of the matrix questions."""
-    questions = load_questions()
-    return {question: str(questions[question]["default"]) for question in MATRIX_QUESTIONS}
+    """The defaults of the matrix questions for a service."""
+    return {question: service_default(question) for question in MATRIX_QUESTIONS}
 
 
 def combinations() -> list[dict[str, str]]:
