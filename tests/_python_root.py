@@ -110,20 +110,12 @@ def in_root(
     ]
 
 
-def python_version(python: Path) -> tuple[int, int] | None:
-    """``(3, 14)`` for a root's interpreter that starts, else ``None``."""
-    root = root_of(python)
-    if root is None:
-        return None
+def interpreter_version(argv: list[str]) -> tuple[int, int] | None:
+    """``(3, 14)`` for the interpreter that ``argv`` starts (a path, or ``chroot`` and one),
+    else ``None``."""
     try:
         out = subprocess.run(
-            [
-                "chroot",
-                str(root),
-                inside(root, python),
-                "-c",
-                "import sys; print(*sys.version_info[:2])",
-            ],
+            [*argv, "-c", "import sys; print(*sys.version_info[:2])"],
             capture_output=True,
             text=True,
             timeout=30,
@@ -132,3 +124,11 @@ def python_version(python: Path) -> tuple[int, int] | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return int(out[0]), int(out[1])
+
+
+def python_version(python: Path) -> tuple[int, int] | None:
+    """``(3, 14)`` for a root's interpreter that starts, else ``None``."""
+    root = root_of(python)
+    if root is None:
+        return None
+    return interpreter_version(["chroot", str(root), inside(root, python)])

@@ -31,7 +31,16 @@ from typing import Any, Protocol
 
 import copier
 import pytest
-from _python_root import HOW_TO_GET, ca_bundle, in_root, inside, root_of, root_pythons, socket_dirs
+from _python_root import (
+    HOW_TO_GET,
+    ca_bundle,
+    in_root,
+    inside,
+    interpreter_version,
+    root_of,
+    root_pythons,
+    socket_dirs,
+)
 from _python_root import python_version as root_python_version
 from _services import Services
 from copier.errors import UserMessageError
@@ -282,17 +291,7 @@ def uv_cache_dir() -> Path:
 
 
 def _python_version(executable: str) -> tuple[int, int] | None:
-    try:
-        out = subprocess.run(
-            [executable, "-c", "import sys; print(*sys.version_info[:2])"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout.split()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return int(out[0]), int(out[1])
+    return interpreter_version([executable])
 
 
 def pyenv_root() -> Path:

@@ -30,40 +30,13 @@ from conftest import (
     run_generated_project,
     snapshot_template,
 )
+from test_update import commit_all, git
 
 EVERY_TYPE = (
     "title:str, code:str(12)!, amount:decimal, quantity:int?, paid:bool, due:date?, "
     "sent_at:datetime?, ref:uuid?, status:enum(draft|sent|paid)"
 )
 SERVICE = {"project_name": "Shop", "package_name": "shop"}
-
-
-def git(*args: str, cwd: Path) -> str:
-    return subprocess.run(
-        [
-            "git",
-            "-c",
-            "user.name=Domain Test",
-            "-c",
-            "user.email=domain@example.com",
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-            *args,
-        ],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-
-
-def commit_all(project: Path, message: str) -> None:
-    if not (project / ".git").exists():
-        git("init", "--quiet", cwd=project)
-    git("add", "--all", cwd=project)
-    git("commit", "--quiet", "--allow-empty", "-m", message, cwd=project)
 
 
 def add_domain(
