@@ -251,7 +251,7 @@ def migration_made(project: Path, env: Mapping[str, str]) -> None:
     """The README's `make migration` with make dev stopped: it starts the database itself,
     brings it to head and autogenerates against it (no model changed: an empty revision)."""
     readme = (project / "README.md").read_text(encoding="utf-8")
-    command = re.findall(r"\| `(make migration [^`]*)` \|", readme)[0]
+    command = re.findall(r"\| `(make migration [^`]*)`", readme)[0]
     versions = project / "migrations" / "versions"
     before = set(versions.glob("*.py"))
     made = run_step("make migration", ("sh", "-c", command), project, env, 600)
