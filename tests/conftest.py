@@ -214,6 +214,16 @@ def refusal_of(error: BaseException) -> Refusal | None:
     return Refusal(match["question"], match["message"])
 
 
+def assert_refusal(error: BaseException, question: str, words: Sequence[str] = ()) -> None:
+    """Copier refused the answer to ``question``, in a message that names it and says ``words``."""
+    refusal = refusal_of(error)
+    assert refusal is not None, f"not a validation error: {error!r}"
+    assert refusal.question == question, str(error)
+    assert refusal.message.startswith(f"{question}:"), str(error)
+    for word in words:
+        assert word in refusal.message, str(error)
+
+
 def refused_by_design(answers: Mapping[str, Any], error: BaseException) -> Refusal | None:
     """A refusal that names one of the matrix questions and the value it got, else ``None``."""
     refusal = refusal_of(error)

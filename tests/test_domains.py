@@ -23,6 +23,7 @@ from _services import Services, ServiceUnavailable
 from conftest import (
     GENERATED_CHECKS,
     TemplateSource,
+    assert_refusal,
     find_python,
     refusal_of,
     render,
@@ -110,12 +111,7 @@ def test_bad_domain_answer_is_refused(
 ) -> None:
     with pytest.raises(ValueError) as caught:
         add_domain(template_src, service, answers["domain"], answers)
-    refusal = refusal_of(caught.value)
-    assert refusal is not None, f"not a validation error: {caught.value!r}"
-    assert refusal.question == question, str(caught.value)
-    assert refusal.message.startswith(f"{question}:"), str(caught.value)
-    for word in words:
-        assert word in refusal.message, str(caught.value)
+    assert_refusal(caught.value, question, words)
     assert git("status", "--porcelain", cwd=service) == "", "something was written"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import TemplateSource, refusal_of, render
+from conftest import TemplateSource, assert_refusal, refusal_of, render
 
 BAD_ANSWERS = [
     # (question, answer, words the message must contain)
@@ -34,12 +34,7 @@ def test_bad_answer_is_refused(
 ) -> None:
     with pytest.raises(ValueError) as caught:
         render(template_src, tmp_path / "out", {question: answer}, pretend=True)
-    refusal = refusal_of(caught.value)
-    assert refusal is not None, f"not a validation error: {caught.value!r}"
-    assert refusal.question == question, str(caught.value)
-    assert refusal.message.startswith(f"{question}:"), str(caught.value)
-    for word in words:
-        assert word in refusal.message, str(caught.value)
+    assert_refusal(caught.value, question, words)
 
 
 DERIVED = [
