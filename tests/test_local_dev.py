@@ -33,6 +33,7 @@ from pathlib import Path
 import pytest
 from _services import free_port
 from conftest import (
+    GENERATED_CHECKS,
     Renderer,
     find_python,
     generated_env,
@@ -42,6 +43,13 @@ from conftest import (
 )
 
 pytestmark = pytest.mark.slow
+
+
+def generated_pytest(*paths: str) -> tuple[str, ...]:
+    """The generated project's own pytest, as the per-combination runs call it, on ``paths``."""
+    args = next(args for name, args, _ in GENERATED_CHECKS if name == "pytest")
+    return (uv_binary(), *args, *paths)
+
 
 JOURNEYS = [
     {"database": "postgres", "queue": "background_tasks"},
@@ -341,18 +349,7 @@ def test_generated_suite_without_wheels_uses_binaries_on_path(
 
         suite = run_step(
             "pytest",
-            (
-                uv_binary(),
-                "run",
-                "--no-sync",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "tests/test_health.py",
-                "tests/test_users.py",
-                "tests/test_worker.py",
-            ),
+            generated_pytest("tests/test_health.py", "tests/test_users.py", "tests/test_worker.py"),
             project,
             env,
             900,
@@ -396,16 +393,7 @@ def test_ferretdb_from_go_install_is_recognised_and_the_readme_build_works(
     with scratch_tmpdir() as tmpdir:
         env = generated_env({"TMPDIR": str(tmpdir)})
         synced(project, env)
-        pytest_health = (
-            uv_binary(),
-            "run",
-            "--no-sync",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "tests/test_health.py",
-        )
+        pytest_health = generated_pytest("tests/test_health.py")
         env["PATH"] = f"{plain_bin}{os.pathsep}{env['PATH']}"
         # Nothing to be had (no ferretdb, no mongod, no Docker): make dev says so in one line.
         bare = dict(env, HOME=str(tmp_path), PORT=str(free_port()))
