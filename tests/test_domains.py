@@ -4,7 +4,9 @@ Covering subset, argued in docs/domains.md: the generated domain's code differs 
 (model and repository files) and by layout (paths and imports only). So the full suite runs
 for PostgreSQL/layered and MongoDB/domain, each with two domains (one owned with every field
 type, one shared), which between them render every domain module in both databases and both
-layouts; the two other pairs are rendered and checked by ruff, ruff format and mypy.
+layouts; the two other pairs are rendered and checked by ruff, ruff format and mypy. By queue
+it does not differ at all (test_a_domain_is_the_same_whatever_the_queue), so every service
+here takes `background_tasks`.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ EVERY_TYPE = (
     "sent_at:datetime?, ref:uuid?, status:enum(draft|sent|paid)"
 )
 SERVICE = {"project_name": "Shop", "package_name": "shop"}
+# A date stamp of a domain (its migration's name, its answers): domains added at different
+# minutes differ in these only.
+TIMESTAMP = re.compile(rb"\d{4}_\d\d_\d\d_\d{4}")
 
 
 def add_domain(
@@ -241,6 +246,30 @@ def test_two_migration_heads_are_joined_once(tmp_path: Path) -> None:
     assert list(versions.glob("*merge_*.py")) == [merge]
 
 
+@pytest.mark.parametrize(("database", "queue"), [("postgres", "celery"), ("mongodb", "arq")])
+def test_a_domain_is_the_same_whatever_the_queue(
+    template_src: TemplateSource, tmp_path: Path, database: str, queue: str
+) -> None:
+    """Why the services below all take `background_tasks`: a domain's answers do not include
+    the queue, and what it adds (its files, its registration in `routers.py` and in
+    `migrations/env.py` or `core/database.py`) is the same with a Redis queue, though the
+    service around it differs (worker, dispatch adapter, Redis rate limiter, and on MongoDB
+    the event bus on Redis pub/sub; a domain publishes no live events). One Redis queue per
+    database: the three differ from each other in the adapter and worker modules only."""
+    changes = {}
+    for each in ("background_tasks", queue):
+        answers = {**SERVICE, "database": database, "queue": each}
+        project = render(template_src, tmp_path / each / "shop", answers)
+        commit_all(project, "service")
+        add_domain(template_src, project, "invoices", {"domain_fields": EVERY_TYPE})
+        git("add", "--all", cwd=project)
+        diff = git("diff", "--cached", "--no-prefix", cwd=project).splitlines(keepends=True)
+        lines = [line for line in diff if not line.startswith("index ")]  # blobs' hashes
+        changes[each] = TIMESTAMP.sub(b"DATE", "".join(lines).encode())
+    assert b"+++ src/shop/routers.py" in changes[queue]
+    assert changes[queue] == changes["background_tasks"]
+
+
 # ---------------------------------------------------------------------------------------------
 # The generated domains pass the service's checks and suite
 # ---------------------------------------------------------------------------------------------
@@ -380,7 +409,6 @@ ORDERS = {
     "service-then-domain": (".copier-answers.yml", ".copier-answers.domain-invoices.yml"),
     "domain-then-service": (".copier-answers.domain-invoices.yml", ".copier-answers.yml"),
 }
-TIMESTAMP = re.compile(rb"\d{4}_\d\d_\d\d_\d{4}")
 
 
 def project_with_domain_and_own_migration(releases: Releases, dst: Path) -> Path:
