@@ -787,11 +787,16 @@ def copier_operation() -> str:
 def alembic_heads(versions: Path) -> str:
     """The heads of the migrations in `versions` (comma-separated, sorted), read from the files:
     the revisions no other one names in its `down_revision` (a string or a tuple, on any
-    number of lines, as Alembic and the formatter write it)."""
+    number of lines, as Alembic and the formatter write it). A file that is not Python, or a
+    revision that is not a literal, is left out rather than failing the render."""
     revisions: set[str] = set()
     parents: set[str] = set()
     for path in sorted(versions.glob("*.py")):
-        for statement in ast.parse(path.read_text(encoding="utf-8")).body:
+        try:
+            module = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        for statement in module.body:
             targets: list[ast.expr]
             if isinstance(statement, ast.AnnAssign):
                 targets, value = [statement.target], statement.value
@@ -803,7 +808,10 @@ def alembic_heads(versions: Path) -> str:
                 if not isinstance(target, ast.Name) or value is None:
                     continue
                 if target.id in ("revision", "down_revision"):
-                    found = ast.literal_eval(value)
+                    try:
+                        found = ast.literal_eval(value)
+                    except ValueError:
+                        continue
                     names = {found} if isinstance(found, str) else set(found or ())
                     (revisions if target.id == "revision" else parents).update(names)
     return ",".join(sorted(revisions - parents))

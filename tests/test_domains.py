@@ -233,6 +233,7 @@ def test_two_migration_heads_are_joined_once(tmp_path: Path) -> None:
         (versions / f"2026_01_01_0000-{revision}_x.py").write_text(
             f"revision: str = {revision!r}\ndown_revision: str | None = {parent!r}\n"
         )
+    (versions / "notes.py").write_text("not Python (\n")  # left out, not a failed render
     assert heads_of(versions) == "0002,invoices_0001"
     assert join_heads(versions, "0002") == ""  # one head: nothing to join
     assert not list(versions.glob("*merge_*.py"))
