@@ -6,6 +6,7 @@ Every helper is pure: the same answers always render the same paths and bytes.
 
 from __future__ import annotations
 
+import ast
 import keyword
 import os
 import re
@@ -395,7 +396,8 @@ class ProjectHelpers(Extension):
 
         @pass_context
         def migration_heads(context: Context) -> str:
-            return alembic_heads(context["_copier_conf"]["dst_path"])
+            dst_path = context["_copier_conf"]["dst_path"]
+            return alembic_heads(Path(dst_path, "migrations", "versions"))
 
         @pass_context
         def parsed_fields(context: Context) -> list[dict[str, Any]]:
@@ -782,14 +784,34 @@ def copier_operation() -> str:
         return "update"
 
 
-def alembic_heads(dst_path: str | PurePath) -> str:
-    """The heads of the service's migrations (comma-separated), read from their files."""
+def alembic_heads(versions: Path) -> str:
+    """The heads of the migrations in `versions` (comma-separated, sorted), read from the files:
+    the revisions no other one names in its `down_revision` (a string or a tuple, on any
+    number of lines, as Alembic and the formatter write it). A file that is not Python, or a
+    revision that is not a literal, is left out rather than failing the render."""
     revisions: set[str] = set()
     parents: set[str] = set()
-    assignment = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+)$", re.M)
-    for path in sorted(Path(dst_path, "migrations", "versions").glob("*.py")):
-        text = path.read_text(encoding="utf-8")
-        for key, value in assignment.findall(text):
-            found = set(re.findall(r"[\"']([^\"']+)[\"']", value))
-            (revisions if key == "revision" else parents).update(found)
+    for path in sorted(versions.glob("*.py")):
+        try:
+            module = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        for statement in module.body:
+            targets: list[ast.expr]
+            if isinstance(statement, ast.AnnAssign):
+                targets, value = [statement.target], statement.value
+            elif isinstance(statement, ast.Assign):
+                targets, value = statement.targets, statement.value
+            else:
+                continue
+            for target in targets:
+                if not isinstance(target, ast.Name) or value is None:
+                    continue
+                if target.id in ("revision", "down_revision"):
+                    try:
+                        found = ast.literal_eval(value)
+                    except ValueError:
+                        continue
+                    names = {found} if isinstance(found, str) else set(found or ())
+                    (revisions if target.id == "revision" else parents).update(names)
     return ",".join(sorted(revisions - parents))
