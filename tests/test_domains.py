@@ -154,7 +154,7 @@ def test_a_domain_is_added_once_and_registered_once(
     answers = yaml.safe_load((project / ".copier-answers.domain-invoices.yml").read_text())
     assert answers["domain"] == "invoices"
     assert {"package_name", "database", "layout"} <= set(answers)
-    assert answers["domain_migration_parent"] == "0003"
+    assert answers["domain_migration_parent"] == "0005"
     commit_all(project, "invoices")
 
     with pytest.raises(ValueError) as caught:
