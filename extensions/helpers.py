@@ -429,7 +429,7 @@ class ProjectHelpers(Extension):
             domain_dir=domain_dir,
             module=module,
             package_dirs=package_dirs,
-            domains=("users", "orders"),
+            domains=("users", "orders", "staff"),
         )
         environment.filters.update(
             slugify=slugify,
@@ -743,7 +743,7 @@ def existing_module_error(
     dst_path: str | PurePath, package: str, layout: str, name: str, answers_file: str
 ) -> str:
     """Why ``name`` clashes with what the service already has, or ``""``."""
-    if name in ("users", "orders", "core", "api", "routers", "settings", "main"):
+    if name in ("users", "orders", "staff", "core", "api", "routers", "settings", "main", "cli"):
         return f"{name!r} is taken by the service's own modules; choose another name"
     if layout == "layered" and name in {
         place.split("/")[0] for place in MODULE_PLACES["layered"].values()

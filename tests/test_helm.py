@@ -75,6 +75,7 @@ SECRET_VALUES = {
     "JWT_SECRET": "x" * 48,
     "SMTP_USERNAME": "mailer",
     "SMTP_PASSWORD": "pw",
+    "FIRST_ADMIN_PASSWORD": "correct horse battery staple",
     "REDIS_URL": "redis://:pw@redis:6379/0",
 }
 

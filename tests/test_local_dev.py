@@ -62,18 +62,26 @@ URL_SETTINGS = ("DATABASE_URL", "REDIS_URL", "SMTP_HOST", "SMTP_PORT")
 EMAIL = "ada@example.com"
 PASSWORD = "correct horse battery staple"
 SIGN_UP = {"email": EMAIL, "password": PASSWORD, "full_name": "Ada Lovelace"}
+FIRST_ADMIN = "grace@example.com"
 
 
 def http(
-    url: str, *, json_body: object = None, form: dict[str, str] | None = None
+    url: str,
+    *,
+    json_body: object = None,
+    form: dict[str, str] | None = None,
+    token: str | None = None,
 ) -> tuple[int, str]:
-    """(status, body) of a GET, or of a POST with a JSON or form body."""
+    """(status, body) of a GET, or of a POST with a JSON or form body; as the bearer of
+    `token` if given."""
     data, headers = None, {}
     if json_body is not None:
         data, headers = json.dumps(json_body).encode(), {"Content-Type": "application/json"}
     elif form is not None:
         data = urllib.parse.urlencode(form).encode()
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, data=data, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -239,6 +247,10 @@ def test_make_dev_journey(
         assert not list(project.glob(".dev/postgres/*/postmaster.pid")), "PostgreSQL still up"
         if answers["database"] == "postgres":
             migration_made(project, env)
+        admin_made(project, env)
+        # The README: FIRST_ADMIN_EMAIL and FIRST_ADMIN_PASSWORD make an admin at start.
+        with (project / ".env").open("a", encoding="utf-8") as env_file:
+            env_file.write(f"FIRST_ADMIN_EMAIL={FIRST_ADMIN}\nFIRST_ADMIN_PASSWORD={PASSWORD}\n")
 
         second = DevRun(project, command, env, generated_dir / "make-dev-again.log")
         try:
@@ -248,6 +260,15 @@ def test_make_dev_journey(
             assert status == 200, body
             status, body = http(f"{base_url}/api/v1/users", json_body=SIGN_UP)
             assert status == 409, body
+            # Ada, promoted by `make admin`, and the first admin, created at start.
+            for email in (EMAIL, FIRST_ADMIN):
+                credentials = {"username": email, "password": PASSWORD}
+                status, body = http(f"{base_url}/api/v1/users/token", form=credentials)
+                assert status == 200, body
+                token = json.loads(body)["access_token"]
+                status, body = http(f"{base_url}/api/v1/admin/users", token=token)
+                assert status == 200, body
+                assert json.loads(body)["total"] == 2, body
         except BaseException:
             second.kill()
             raise
@@ -283,6 +304,18 @@ def migration_made(project: Path, env: Mapping[str, str]) -> None:
     assert not refused.ok, refused.output[-2000:]
     assert "[dev] database:" not in refused.output, refused.output[-2000:]
     assert "ConnectionRefusedError" in refused.output or "Connect call failed" in refused.output
+
+
+def admin_made(project: Path, env: Mapping[str, str]) -> None:
+    """The README's `make admin` with make dev stopped: it starts the database itself and
+    promotes the account signed up before (no password asked: stdin is empty)."""
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    command = re.findall(r"\| `(make admin [^`]*)`", readme)[0]
+    assert EMAIL in command, command
+    made = run_step("make admin", ("sh", "-c", command), project, env, 600)
+    assert made.ok, made.failure()
+    assert f"{EMAIL} is an admin now (an existing account, promoted)" in made.output, made.output
+    assert not processes_of(project), processes_of(project)
 
 
 def synced(project: Path, env: Mapping[str, str]) -> None:

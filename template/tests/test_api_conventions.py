@@ -85,7 +85,7 @@ async def test_a_405_allows_every_method_of_its_path(app: FastAPI, client: Async
 README = Path(__file__).resolve().parents[1] / "README.md"
 ENDPOINT_ROW = re.compile(r"^\| `(?P<method>[A-Z]+)` \| `(?P<path>/[^`]*)` \|", re.M)
 # The template's domains: README.md lists their routes; yours are left out.
-TEMPLATE_PATHS = re.compile(r"^(/health|/api/v1/users|/api/v1/orders)(/|$)")
+TEMPLATE_PATHS = re.compile(r"^(/health|/api/v1/users|/api/v1/orders|/api/v1/admin)(/|$)")
 
 
 def test_readme_lists_the_template_routes(app: FastAPI) -> None:

@@ -1,10 +1,20 @@
 import itertools
 import unicodedata
 
+from fastapi import FastAPI
 from httpx import AsyncClient
 
 from tests.conftest import Mailbox
-from tests.factories import PASSWORD, assert_error, sign_up, token_for, user_payload
+from tests.factories import (
+    PASSWORD,
+    admin_signed_in,
+    assert_error,
+    place_order,
+    sign_up,
+    signed_in,
+    token_for,
+    user_payload,
+)
 
 _numbers = itertools.count(1)
 
@@ -21,8 +31,9 @@ async def test_sign_up_returns_the_public_fields_only(client: AsyncClient) -> No
 
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "email", "full_name", "is_active", "created_at"}
+    assert set(body) == {"id", "email", "full_name", "is_active", "role", "created_at"}
     assert body["email"] == "ada@example.com"
+    assert body["role"] == "user"
     assert body["full_name"] == "Ada"
 
 
@@ -137,3 +148,45 @@ async def test_look_alike_addresses_are_one_account(client: AsyncClient) -> None
         token = await token_for(client, look_alike)
         me = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
         assert me.json()["id"] == victim["id"]
+
+
+async def test_deleting_my_account_deletes_me_and_my_orders_only(
+    app: FastAPI, client: AsyncClient
+) -> None:
+    user = await sign_up(client)
+    headers = {"Authorization": f"Bearer {await token_for(client, user['email'])}"}
+    mine = [await place_order(client, headers) for _ in range(2)]
+    theirs = await place_order(client, await signed_in(client))
+    admin = await admin_signed_in(app, client)
+
+    response = await client.delete("/api/v1/users/me", headers=headers)
+
+    assert response.status_code == 204, response.text
+    assert response.content == b""
+    me = await client.get("/api/v1/users/me", headers=headers)
+    assert me.status_code == 401
+    assert_error(me.json(), "invalid_credentials")
+    token = await client.post(
+        "/api/v1/users/token", data={"username": user["email"], "password": PASSWORD}
+    )
+    assert token.status_code == 401
+    # Orders are found by id whoever owns them only through the admin's route.
+    for order in mine:
+        gone = await client.patch(
+            f"/api/v1/admin/orders/{order['id']}", json={"status": "paid"}, headers=admin
+        )
+        assert gone.status_code == 404, gone.text
+        assert_error(gone.json(), "order_not_found")
+    kept = await client.patch(
+        f"/api/v1/admin/orders/{theirs['id']}", json={"status": "paid"}, headers=admin
+    )
+    assert kept.status_code == 200, kept.text
+    # The address is free again.
+    assert (await sign_up(client, email=user["email"]))["id"] != user["id"]
+
+
+async def test_deleting_an_account_needs_its_token(client: AsyncClient) -> None:
+    response = await client.delete("/api/v1/users/me")
+
+    assert response.status_code == 401
+    assert_error(response.json(), "not_authenticated")
