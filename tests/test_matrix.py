@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO, combinations, combo_id
 from matrix import combo_name
 
 
 def collected(*args: str) -> set[str]:
     """Node ids ``pytest --collect-only`` selects with ``args``."""
+    return set(collected_in_order(*args))
+
+
+@functools.cache
+def collected_in_order(*args: str) -> tuple[str, ...]:
+    """Node ids ``pytest --collect-only`` selects with ``args``, in the order they run."""
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
         cwd=REPO,
@@ -20,7 +28,7 @@ def collected(*args: str) -> set[str]:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    return {line for line in result.stdout.splitlines() if "::" in line}
+    return tuple(line for line in result.stdout.splitlines() if "::" in line)
 
 
 def test_matrix_lists_every_combination_of_copier_yml() -> None:
@@ -56,3 +64,13 @@ def test_an_unknown_combination_is_refused_with_the_choices() -> None:
     assert result.returncode != 0
     assert "unknown combination 'sqlite/x/y'" in result.stderr
     assert "postgres/background_tasks/layered" in result.stderr
+
+
+def test_slow_tests_are_handed_out_first_one_at_a_time(pytestconfig: pytest.Config) -> None:
+    """Longest first, one test per dispatch (tests/conftest.py, pyproject.toml): the two xdist
+    workers finish together instead of one running generated suites while the other waits."""
+    order = collected_in_order()
+    slow = collected("-m", "slow")
+    assert slow
+    assert set(order[: len(slow)]) == slow
+    assert pytestconfig.getoption("maxschedchunk") == 1
