@@ -708,7 +708,8 @@ def time_breakdown(
     lines.append("")
     lines.append("steps, summed over the run:")
     for name, times in sorted(steps.items(), key=lambda item: -sum(item[1])):
-        lines.append(f"  {name:<30} {sum(times):8.1f}  ({len(times)} runs)")
+        runs = f"{len(times)} run" + ("s" if len(times) > 1 else "")
+        lines.append(f"  {name:<30} {sum(times):8.1f}  ({runs})")
 
     per_test: dict[str, float] = {}
     per_worker: dict[str, float] = {}
@@ -723,7 +724,8 @@ def time_breakdown(
             if f"[{combination}" in nodeid or f"-{combination}]" in nodeid:
                 per_combination[name] += seconds
     lines.append("combinations, slowest first (all of each one's tests):")
-    for name, seconds in sorted(per_combination.items(), key=lambda item: -item[1])[:8]:
+    ran = [(name, seconds) for name, seconds in per_combination.items() if seconds > 0]
+    for name, seconds in sorted(ran, key=lambda item: -item[1])[:8]:
         lines.append(f"  {name:<40} {seconds:8.1f}")
     lines.append("slowest tests (setup, call and teardown):")
     for nodeid, seconds in sorted(per_test.items(), key=lambda item: -item[1])[:10]:
