@@ -379,13 +379,21 @@ def required_python(project: Path) -> str:
     return requires.removeprefix(">=").strip()
 
 
+# Not passed on to generated projects. PYTHONDONTWRITEBYTECODE (set on some CI images): a
+# generated project's virtual environment is new, so without the bytecode it writes, every
+# Python process its suite starts (replicas, workers, servers) compiles every module it imports.
+_NOT_INHERITED = frozenset(
+    {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONDONTWRITEBYTECODE", "UV_PYTHON"}
+)
+
+
 def generated_env(extra: Mapping[str, str]) -> dict[str, str]:
     """Environment for commands inside a generated project: nothing of this suite's leaks in."""
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("PYTEST_", "UV_PROJECT", "COPIER_FASTAPI"))
-        and key not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "UV_PYTHON", *TEST_SERVICE_VARS}
+        and key not in _NOT_INHERITED | set(TEST_SERVICE_VARS)
     }
     env.update(
         UV_CACHE_DIR=str(uv_cache_dir()),

@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 
-import pytest
 from conftest import REPO, combinations, combo_id
 from matrix import combo_name
 
@@ -64,13 +63,3 @@ def test_an_unknown_combination_is_refused_with_the_choices() -> None:
     assert result.returncode != 0
     assert "unknown combination 'sqlite/x/y'" in result.stderr
     assert "postgres/background_tasks/layered" in result.stderr
-
-
-def test_slow_tests_are_handed_out_first_one_at_a_time(pytestconfig: pytest.Config) -> None:
-    """Longest first, one test per dispatch (tests/conftest.py, pyproject.toml): the two xdist
-    workers finish together instead of one running generated suites while the other waits."""
-    order = collected_in_order()
-    slow = collected("-m", "slow")
-    assert slow
-    assert set(order[: len(slow)]) == slow
-    assert pytestconfig.getoption("maxschedchunk") == 1
