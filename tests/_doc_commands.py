@@ -22,9 +22,10 @@ fenced block (it covers every command of the block) or inside a table row (that 
     ``<target>`` is the closest real test: ``tests/<file>.py::<test>`` (the template's),
     ``generated tests/<file>.py::<test>`` (a generated project's own) or ``.ci/run``.
 
-A command without a marker is run by ``tests/test_documented_commands.py``: in the generated
-README, inside a rendered project with real servers; anywhere else an unmarked command is an
-error (the template's documents run in places only a journey test can set up).
+A command without a marker is run by ``tests/test_generated_suite.py``: in the generated
+README, as the checks of one rendered project per database, with real servers; anywhere else
+an unmarked command is an error (the template's documents run in places only a journey test
+can set up).
 Adding a command to a document is therefore one line in the document (a marker) or nothing.
 """
 

@@ -95,6 +95,15 @@ def combo_of(item: pytest.Item) -> dict[str, str] | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    select_combinations(config, items)
+    # Longest first (slow tests take 10 s to 3 min, the others seconds): with pytest-xdist's
+    # one-at-a-time dispatch (--maxschedchunk=1 in pyproject.toml) no worker is left with a
+    # generated suite to run while the other has nothing, and the run ends with short tests.
+    # Every worker sorts its collection the same way, as xdist requires.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def select_combinations(config: pytest.Config, items: list[pytest.Item]) -> None:
     names: list[str] = config.getoption("combination")
     without: bool = config.getoption("without_combinations")
     if not names and not without:
@@ -370,13 +379,21 @@ def required_python(project: Path) -> str:
     return requires.removeprefix(">=").strip()
 
 
+# Not passed on to generated projects. PYTHONDONTWRITEBYTECODE (set on some CI images): a
+# generated project's virtual environment is new, so without the bytecode it writes, every
+# Python process its suite starts (replicas, workers, servers) compiles every module it imports.
+_NOT_INHERITED = frozenset(
+    {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONDONTWRITEBYTECODE", "UV_PYTHON"}
+)
+
+
 def generated_env(extra: Mapping[str, str]) -> dict[str, str]:
     """Environment for commands inside a generated project: nothing of this suite's leaks in."""
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("PYTEST_", "UV_PROJECT", "COPIER_FASTAPI"))
-        and key not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "UV_PYTHON", *TEST_SERVICE_VARS}
+        and key not in _NOT_INHERITED | set(TEST_SERVICE_VARS)
     }
     env.update(
         UV_CACHE_DIR=str(uv_cache_dir()),
@@ -384,8 +401,24 @@ def generated_env(extra: Mapping[str, str]) -> dict[str, str]:
         UV_NO_PROGRESS="1",
         NO_COLOR="1",
     )
+    mypy_cache = mypy_cache_dir()
+    if mypy_cache is not None:
+        env["MYPY_CACHE_DIR"] = str(mypy_cache)
     env.update(extra)
     return env
+
+
+def mypy_cache_dir() -> Path | None:
+    """One mypy cache per xdist worker for the run's generated projects, else ``None``.
+
+    mypy still checks every module of a project whose source differs from what the cache
+    holds; what a later project reuses is mostly the libraries' analysis (docs/performance.md,
+    "The template's suite"). Per worker, because two mypy processes must not write one cache.
+    """
+    run = os.environ.get(RUN_DIR_VAR)
+    if not run:
+        return None
+    return Path(run) / f"mypy-cache-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
 @dataclass
@@ -479,10 +512,14 @@ class GeneratedRun:
             pytest.fail(
                 f"generated project {self.project}: {', '.join(s.name for s in failed)} failed\n"
                 + "\n\n".join(
-                    step.failure(200 if step.name == "pytest" else 60) for step in failed
+                    step.failure(200 if step.name in PYTEST_STEPS else 60) for step in failed
                 ),
                 pytrace=False,
             )
+
+
+# The steps that run a generated project's pytest: theirs is the long output worth showing.
+PYTEST_STEPS = frozenset({"pytest", "make test"})
 
 
 def run_generated_project(
@@ -490,8 +527,15 @@ def run_generated_project(
     python: str,
     extra_env: Mapping[str, str],
     checks: Sequence[tuple[str, tuple[str, ...], float]] = GENERATED_CHECKS,
+    *,
+    readme_commands: Sequence[str] = (),
 ) -> GeneratedRun:
-    """``uv sync`` then every check; stops after a failed sync, else runs all checks."""
+    """``uv sync`` then every check; stops after a failed sync, else runs all checks.
+
+    With ``readme_commands`` (the generated README's, in its order: ``uv sync``, ``make test``,
+    ``make check``), those run instead, as written, with bash and ``UV_PYTHON`` naming
+    ``python``; stops after a failed first command (the install), else runs them all.
+    """
     uv = uv_binary()
     # Its own temporary directory: a pytest there resets <tmp>/pytest-of-<user> to 0700
     # at start, which must not cut off another suite's PostgreSQL (see make_run_dir). Short,
@@ -507,26 +551,34 @@ def run_generated_project(
         binds += [] if bundle is None else [bundle]
         python = inside(root, python)
         wrap = functools.partial(in_root, root, cwd=project, binds=binds)
+        env.pop("MYPY_CACHE_DIR", None)  # not bound into the root; two runs there, cold anyway
+    steps: list[tuple[str, Sequence[str], float]]
+    if readme_commands:
+        env["UV_PYTHON"] = python
+        steps = [(command, ("bash", "-c", command), 1800) for command in readme_commands]
+    else:
+        steps = [
+            ("uv sync", (uv, "sync", "--python", python), 600),
+            *((name, (uv, *args), timeout) for name, args, timeout in checks),
+        ]
     try:
-        return _run_generated_project(uv, project, python, env, checks, wrap)
+        return _run_generated_project(project, env, steps, wrap)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 def _run_generated_project(
-    uv: str,
     project: Path,
-    python: str,
     env: Mapping[str, str],
-    checks: Sequence[tuple[str, tuple[str, ...], float]],
+    steps: Sequence[tuple[str, Sequence[str], float]],
     wrap: Callable[[Sequence[str]], list[str]],
 ) -> GeneratedRun:
+    """The first step installs: nothing else runs after it failed."""
     run = GeneratedRun(project)
-    sync = run_step("uv sync", wrap((uv, "sync", "--python", python)), project, env, timeout=600)
-    run.steps.append(sync)
-    if sync.ok:
-        for name, args, timeout in checks:
-            run.steps.append(run_step(name, wrap((uv, *args)), project, env, timeout))
+    for name, command, timeout in steps:
+        run.steps.append(run_step(name, wrap(command), project, env, timeout))
+        if not run.steps[0].ok:
+            break
     return run
 
 
@@ -611,7 +663,25 @@ def services(run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 # ---------------------------------------------------------------------------------------------
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
+_started_key = pytest.StashKey[float]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_started_key] = time.perf_counter()
+
+
+def _test_reports(terminalreporter: Any) -> list[Any]:
+    return [
+        report
+        for outcome in ("passed", "failed", "skipped", "error")
+        for report in terminalreporter.stats.get(outcome, [])
+        if getattr(report, "when", None) in {"setup", "call", "teardown"}
+    ]
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Each test's steps, then where the run's time went: steps, combinations, slowest tests,
+    and how busy each xdist worker was (idle time is time the schedule lost)."""
     rows: list[tuple[str, str, dict[str, float]]] = []
     for outcome in ("passed", "failed"):
         for report in terminalreporter.stats.get(outcome, []):
@@ -627,3 +697,54 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         steps = "  ".join(f"{name}={seconds:.1f}" for name, seconds in timings.items())
         name = nodeid.split("::", 1)[-1]
         terminalreporter.write_line(f"{name:<70} {outcome:<6} {steps}")
+    for line in time_breakdown(rows, _test_reports(terminalreporter), config):
+        terminalreporter.write_line(line)
+
+
+def time_breakdown(
+    rows: Sequence[tuple[str, str, Mapping[str, float]]],
+    reports: Sequence[Any],
+    config: pytest.Config,
+) -> list[str]:
+    """The end-of-run breakdown, in lines (seconds of test time, not of wall clock)."""
+    lines: list[str] = []
+    steps: dict[str, list[float]] = {}
+    for _, _, timings in rows:
+        for name, seconds in timings.items():
+            if name != "total" and not name.startswith("python "):
+                steps.setdefault(name, []).append(seconds)
+    lines.append("")
+    lines.append("steps, summed over the run:")
+    for name, times in sorted(steps.items(), key=lambda item: -sum(item[1])):
+        runs = f"{len(times)} run" + ("s" if len(times) > 1 else "")
+        lines.append(f"  {name:<30} {sum(times):8.1f}  ({runs})")
+
+    per_test: dict[str, float] = {}
+    per_worker: dict[str, float] = {}
+    for report in reports:
+        per_test[report.nodeid] = per_test.get(report.nodeid, 0.0) + report.duration
+        worker = getattr(getattr(getattr(report, "node", None), "gateway", None), "id", "main")
+        per_worker[worker] = per_worker.get(worker, 0.0) + report.duration
+    per_combination = {combo_name(combo): 0.0 for combo in combinations()}
+    ids = {combo_name(combo): combo_id(combo) for combo in combinations()}
+    for nodeid, seconds in per_test.items():
+        for name, combination in ids.items():
+            if f"[{combination}" in nodeid or f"-{combination}]" in nodeid:
+                per_combination[name] += seconds
+    lines.append("combinations, slowest first (all of each one's tests):")
+    ran = [(name, seconds) for name, seconds in per_combination.items() if seconds > 0]
+    for name, seconds in sorted(ran, key=lambda item: -item[1])[:8]:
+        lines.append(f"  {name:<40} {seconds:8.1f}")
+    lines.append("slowest tests (setup, call and teardown):")
+    for nodeid, seconds in sorted(per_test.items(), key=lambda item: -item[1])[:10]:
+        lines.append(f"  {nodeid.split('::', 1)[-1]:<70} {seconds:8.1f}")
+    started = config.stash.get(_started_key, None)
+    if started is not None:
+        wall = time.perf_counter() - started
+        busy = "  ".join(f"{w}={s:.0f}" for w, s in sorted(per_worker.items()))
+        idle = len(per_worker) * wall - sum(per_worker.values())
+        lines.append(
+            f"workers: {wall:.0f} s of wall clock; busy {busy}; idle {idle:.0f} s in all "
+            "(startup, collection, the end of the schedule)"
+        )
+    return lines

@@ -4,34 +4,28 @@ Documents: README.md, CONTRIBUTING.md, docs/*.md and the README of a generated p
 (rendered for every (database, queue) pair). What counts as a documented command and how a
 document marks one is in tests/_doc_commands.py. This module
 
-* fails when a command is neither run nor marked with a covering test that exists;
-* runs the generated README's unmarked commands (``uv sync``, ``make test``, ``make check``)
-  in one rendered project per database, against real servers.
+* fails when a command is neither run nor marked with a covering test that exists.
+
+The generated README's unmarked commands (``uv sync``, ``make test``, ``make check``) are run
+as written by tests/test_generated_suite.py, in one combination per database, as that
+combination's checks.
 """
 
 from __future__ import annotations
 
 import re
-import subprocess
-import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import copier
-import pytest
 from _doc_commands import DocCommand, Marker, extract, extract_file
-from _services import Services, ServiceUnavailable
 from conftest import (
     REPO,
+    Renderer,
     TemplateSource,
     choice_values,
     combo_id,
-    find_python,
-    generated_env,
-    render,
-    required_python,
 )
+from test_generated_suite import README_MUST_RUN, readme_commands
 from test_update import helpers_module
 
 TEMPLATE_DOCUMENTS = (
@@ -142,6 +136,34 @@ def test_every_documented_command_is_run_or_marked(
     assert coverage_problems(commands, runner_source="generated README.md") == []
 
 
+def make_recipes(makefile: str, targets: list[str]) -> set[str]:
+    """The recipe lines (as make echoes them) of ``targets`` in a Makefile's text."""
+    recipes: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in makefile.splitlines():
+        if line.startswith("\t") and current is not None:
+            current.append(line.strip())
+        elif re.match(r"^[\w.-]+:(?!=)", line):
+            current = recipes.setdefault(line.split(":", 1)[0], [])
+        elif line.strip() and not line.startswith("#"):
+            current = None
+    return {line for target in targets for line in recipes.get(target, [])}
+
+
+def test_the_generated_readme_commands_run_every_check(render_project: Renderer) -> None:
+    """tests/test_generated_suite.py lets the README's commands stand for the generated
+    checks in one combination per database: their `make` targets must run each of them."""
+    project = render_project({})
+    targets = [
+        word
+        for command in readme_commands(project)
+        if command.startswith("make ")
+        for word in command.split()[1:]
+    ]
+    recipes = make_recipes((project / "Makefile").read_text(encoding="utf-8"), targets)
+    assert [line for line in README_MUST_RUN if line not in recipes] == []
+
+
 # ---------------------------------------------------------------------------------------------
 # The extractor itself
 # ---------------------------------------------------------------------------------------------
@@ -195,58 +217,6 @@ def test_an_unmarked_template_command_and_a_missing_test_are_reported() -> None:
     assert len(problems) == 2
     assert "neither run by a test nor marked" in problems[0]
     assert "defines no test test_that_does_not_exist" in problems[1]
-
-
-# ---------------------------------------------------------------------------------------------
-# Slow: the generated README's commands, run as written in a rendered project
-# ---------------------------------------------------------------------------------------------
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("database", choice_values("database"))
-def test_generated_readme_commands(
-    database: str,
-    template_src: TemplateSource,
-    generated_dir: Path,
-    services: Services,
-    record_property: Callable[[str, object], None],
-) -> None:
-    """Each unmarked command of the generated README, in order, in one project per database."""
-    answers = {"database": database}
-    project = render(template_src, generated_dir / "project", answers)
-    commands = [
-        c for c in extract_file(project / "README.md", "generated README.md") if c.marker is None
-    ]
-    assert commands, "the generated README has no command to run"
-    try:
-        service_env = services.env_for(answers)
-    except ServiceUnavailable as error:
-        pytest.fail(str(error), pytrace=False)
-    python = find_python(required_python(project))
-    if python is None:
-        pytest.fail(f"no Python >= {required_python(project)}: set GENERATED_PYTHON", pytrace=False)
-    tmpdir = Path(tempfile.mkdtemp(prefix="cf-"))
-    tmpdir.chmod(0o755)
-    env = generated_env({"TMPDIR": str(tmpdir), "UV_PYTHON": python, **service_env})
-    timings: dict[str, float] = {}
-    for command in commands:
-        started = time.perf_counter()
-        completed = subprocess.run(
-            ["bash", "-c", command.text],
-            cwd=project,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=1800,
-            check=False,
-        )
-        timings[command.text] = round(time.perf_counter() - started, 1)
-        assert completed.returncode == 0, (
-            f"{command} failed (exit {completed.returncode}):\n"
-            + (completed.stdout + completed.stderr)[-6000:]
-        )
-    record_property("timings", timings)
 
 
 # ---------------------------------------------------------------------------------------------

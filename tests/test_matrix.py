@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -12,6 +13,12 @@ from matrix import combo_name
 
 def collected(*args: str) -> set[str]:
     """Node ids ``pytest --collect-only`` selects with ``args``."""
+    return set(collected_in_order(*args))
+
+
+@functools.cache
+def collected_in_order(*args: str) -> tuple[str, ...]:
+    """Node ids ``pytest --collect-only`` selects with ``args``, in the order they run."""
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
         cwd=REPO,
@@ -20,7 +27,7 @@ def collected(*args: str) -> set[str]:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    return {line for line in result.stdout.splitlines() if "::" in line}
+    return tuple(line for line in result.stdout.splitlines() if "::" in line)
 
 
 def test_matrix_lists_every_combination_of_copier_yml() -> None:
