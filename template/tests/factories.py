@@ -3,6 +3,7 @@
 import itertools
 from typing import Any
 
+import jwt
 from httpx import AsyncClient
 
 PASSWORD = "correct horse battery staple"
@@ -25,13 +26,29 @@ async def sign_up(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     return user
 
 
-async def token_for(client: AsyncClient, email: str, password: str = PASSWORD) -> str:
+async def sign_in(client: AsyncClient, email: str, password: str = PASSWORD) -> dict[str, Any]:
+    """A new session: its access token, refresh token and lifetime."""
     response = await client.post(
         "/api/v1/users/token", data={"username": email, "password": password}
     )
     assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
+    pair: dict[str, Any] = response.json()
+    return pair
+
+
+async def token_for(client: AsyncClient, email: str, password: str = PASSWORD) -> str:
+    token: str = (await sign_in(client, email, password))["access_token"]
     return token
+
+
+def session_of(access_token: str) -> str:
+    """The session id an access token was issued to (its `sid` claim)."""
+    claims = jwt.decode(access_token, options={"verify_signature": False})
+    return str(claims["sid"])
+
+
+def bearer(access_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {access_token}"}
 
 
 async def signed_in(client: AsyncClient, **overrides: Any) -> dict[str, str]:
