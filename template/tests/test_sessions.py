@@ -3,6 +3,7 @@ out (here or everywhere) and changing the password end sessions at once."""
 
 import logging
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from httpx import AsyncClient, Response
@@ -86,9 +87,15 @@ async def test_a_spent_refresh_token_revokes_its_session(
 
 
 async def test_unknown_or_malformed_refresh_tokens_are_refused(client: AsyncClient) -> None:
-    unknown = await refresh(client, "not-a-refresh-token")
-    assert unknown.status_code == 401
-    assert_error(unknown.json(), "invalid_refresh_token")
+    user = await sign_up(client)
+    pair = await sign_in(client, user["email"])
+    session_id = pair["refresh_token"].partition(".")[0]
+    for token in ["not-a-refresh-token", f"{uuid4()}.secret", f"{session_id}.guessed", session_id]:
+        unknown = await refresh(client, token)
+        assert unknown.status_code == 401, token
+        assert_error(unknown.json(), "invalid_refresh_token")
+    # A wrong guess is not a reuse: the session it names is not revoked.
+    assert (await refresh(client, pair["refresh_token"])).status_code == 200
 
     for body in [{}, {"refresh_token": ""}, {"refresh_token": "x" * 201}, {"token": "x"}]:
         response = await client.post(REFRESH, json=body)

@@ -1,5 +1,6 @@
-"""Sessions: one row per sign-in, its current refresh token as a SHA-256 digest, and the
-digests of the refresh tokens it already exchanged (presented again, they revoke it).
+"""Sessions: one row per sign-in with the SHA-256 digest of its current refresh token's
+secret, and the digests of the refresh tokens it already exchanged (presented again, they
+revoke it).
 
 Access tokens issued before this revision carry no session id and are refused: users sign
 in again (their tokens would have expired within ACCESS_TOKEN_EXPIRE_MINUTES anyway).
@@ -36,7 +37,6 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_session")),
-        sa.UniqueConstraint("refresh_token_hash", name=op.f("uq_user_session_refresh_token_hash")),
     )
     op.create_index(op.f("ix_user_session_user_id"), "user_session", ["user_id"], unique=False)
     op.create_table(

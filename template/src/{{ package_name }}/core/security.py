@@ -2,9 +2,11 @@
 and refresh tokens (opaque, random, stored as a hash)."""
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Self
 from uuid import UUID
 
 import jwt
@@ -84,12 +86,37 @@ def access_token_expiry(token: str) -> datetime:
     return datetime.fromtimestamp(claims["exp"], UTC)
 
 
-def new_refresh_token() -> str:
-    """An opaque refresh token: 256 random bits, URL-safe."""
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    """A refresh token, `<session id>.<secret>`: the session is found by its id, and the
+    secret compared (in constant time) with the digest the session stores."""
+
+    session_id: UUID
+    secret: str
+
+    def __str__(self) -> str:
+        return f"{self.session_id}.{self.secret}"
+
+    @classmethod
+    def parse(cls, token: str) -> Self | None:
+        session_id, _, secret = token.partition(".")
+        try:
+            return cls(session_id=UUID(session_id), secret=secret) if secret else None
+        except ValueError:
+            return None
+
+
+def new_refresh_secret() -> str:
+    """The secret of a refresh token: 256 random bits, URL-safe."""
     return secrets.token_urlsafe(32)
 
 
-def token_digest(token: str) -> str:
-    """What is stored of a refresh token: its SHA-256. The token is 256 random bits, so a
-    fast hash is enough (nothing to guess), and a stolen table holds no usable token."""
-    return hashlib.sha256(token.encode()).hexdigest()
+def token_digest(secret: str) -> str:
+    """What is stored of a refresh token's secret: its SHA-256. The secret is 256 random
+    bits, so a fast hash is enough (nothing to guess), and a stolen table holds no token."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def same_digest(stored: str, presented: str) -> bool:
+    """Compare digests in constant time: the time taken does not tell how much matched."""
+    return hmac.compare_digest(stored, presented)
