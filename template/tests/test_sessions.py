@@ -3,11 +3,13 @@ out (here or everywhere) and changing the password end sessions at once."""
 
 import logging
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient, Response
 
+from tests.database import deactivate
 from tests.factories import (
     PASSWORD,
     assert_error,
@@ -195,3 +197,14 @@ async def test_sessions_of_one_user_do_not_leak_to_another(client: AsyncClient) 
 
     assert (await me(client, theirs)).status_code == 200
     assert (await refresh(client, theirs["refresh_token"])).status_code == 200
+
+
+async def test_a_disabled_account_cannot_refresh(app: FastAPI, client: AsyncClient) -> None:
+    user = await sign_up(client)
+    pair = await sign_in(client, user["email"])
+
+    await deactivate(app, UUID(user["id"]))
+
+    response = await refresh(client, pair["refresh_token"])
+    assert response.status_code == 401
+    assert_error(response.json(), "inactive_user")
