@@ -40,6 +40,9 @@ class AppError(Exception):
     code: ClassVar[str] = "internal_error"
     message: ClassVar[str] = "The server could not complete the request."
     headers: ClassVar[dict[str, str] | None] = None
+    # True when what the request wrote before the error must be kept (committed), e.g. a
+    # stolen token's session revoked before the refusal is answered.
+    keeps_writes: ClassVar[bool] = False
 
     def __init__(self, message: str | None = None) -> None:
         self.detail = message or self.message

@@ -1,6 +1,12 @@
-"""Password hashing (argon2) and access tokens (JWT with pinned algorithm, issuer and audience)."""
+"""Password hashing (argon2), access tokens (JWT with pinned algorithm, issuer and audience)
+and refresh tokens (opaque, random, stored as a hash)."""
 
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Self
 from uuid import UUID
 
 import jwt
@@ -27,10 +33,21 @@ async def verify_password(password: str, password_hash: str | None) -> bool:
     return await run_in_threadpool(_password_hash.verify, password, password_hash)
 
 
-def create_access_token(subject: UUID, settings: Settings, *, now: datetime | None = None) -> str:
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    """Whom a valid access token names, and the session (sign-in) it was issued to."""
+
+    user_id: UUID
+    session_id: UUID
+
+
+def create_access_token(
+    subject: UUID | str, settings: Settings, *, session_id: UUID | str, now: datetime | None = None
+) -> str:
     issued_at = now or datetime.now(UTC)
     claims = {
         "sub": str(subject),
+        "sid": str(session_id),
         "iat": issued_at,
         "exp": issued_at + timedelta(minutes=settings.access_token_expire_minutes),
         "iss": settings.jwt_issuer,
@@ -41,8 +58,9 @@ def create_access_token(subject: UUID, settings: Settings, *, now: datetime | No
     )
 
 
-def decode_access_token(token: str, settings: Settings) -> UUID | None:
-    """The user id in a valid token, or None for any invalid, expired or foreign token."""
+def decode_access_token(token: str, settings: Settings) -> AccessClaims | None:
+    """The user and session of a valid token, or None for any invalid, expired or foreign
+    token, or one issued before sessions existed (no `sid`)."""
     # One exception per `except`: `except (A, B):` would be written without parentheses by
     # ruff's formatter for Python 3.14 only, and this text must be clean for every target.
     try:
@@ -52,12 +70,12 @@ def decode_access_token(token: str, settings: Settings) -> UUID | None:
             algorithms=[settings.jwt_algorithm],
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
-            options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+            options={"require": ["exp", "iat", "iss", "aud", "sub", "sid"]},
         )
     except jwt.PyJWTError:
         return None
     try:
-        return UUID(claims["sub"])
+        return AccessClaims(user_id=UUID(str(claims["sub"])), session_id=UUID(str(claims["sid"])))
     except ValueError:
         return None
 
@@ -66,3 +84,39 @@ def access_token_expiry(token: str) -> datetime:
     """When a token expires; only for a token `decode_access_token` has accepted."""
     claims = jwt.decode(token, options={"verify_signature": False})
     return datetime.fromtimestamp(claims["exp"], UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    """A refresh token, `<session id>.<secret>`: the session is found by its id, and the
+    secret compared (in constant time) with the digest the session stores."""
+
+    session_id: UUID
+    secret: str
+
+    def __str__(self) -> str:
+        return f"{self.session_id}.{self.secret}"
+
+    @classmethod
+    def parse(cls, token: str) -> Self | None:
+        session_id, _, secret = token.partition(".")
+        try:
+            return cls(session_id=UUID(session_id), secret=secret) if secret else None
+        except ValueError:
+            return None
+
+
+def new_refresh_secret() -> str:
+    """The secret of a refresh token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def token_digest(secret: str) -> str:
+    """What is stored of a refresh token's secret: its SHA-256. The secret is 256 random
+    bits, so a fast hash is enough (nothing to guess), and a stolen table holds no token."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def same_digest(stored: str, presented: str) -> bool:
+    """Compare digests in constant time: the time taken does not tell how much matched."""
+    return hmac.compare_digest(stored, presented)
