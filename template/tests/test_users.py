@@ -1,15 +1,20 @@
 import itertools
 import unicodedata
+import uuid
 
 from fastapi import FastAPI
 from httpx import AsyncClient
 
 from tests.conftest import Mailbox
+from tests.database import stored_rows_of_session
 from tests.factories import (
     PASSWORD,
     admin_signed_in,
     assert_error,
+    bearer,
     place_order,
+    session_of,
+    sign_in,
     sign_up,
     signed_in,
     token_for,
@@ -183,6 +188,25 @@ async def test_deleting_my_account_deletes_me_and_my_orders_only(
     assert kept.status_code == 200, kept.text
     # The address is free again.
     assert (await sign_up(client, email=user["email"]))["id"] != user["id"]
+
+
+async def test_deleting_my_account_deletes_its_sessions(app: FastAPI, client: AsyncClient) -> None:
+    user = await sign_up(client)
+    first = await sign_in(client, user["email"])
+    # One refresh, so that the session also holds a spent refresh token.
+    refreshed = await client.post(
+        "/api/v1/users/token/refresh", json={"refresh_token": first["refresh_token"]}
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    session_id = uuid.UUID(session_of(first["access_token"]))
+    assert await stored_rows_of_session(app, session_id) == 2
+
+    response = await client.delete(
+        "/api/v1/users/me", headers=bearer(refreshed.json()["access_token"])
+    )
+
+    assert response.status_code == 204, response.text
+    assert await stored_rows_of_session(app, session_id) == 0
 
 
 async def test_deleting_an_account_needs_its_token(client: AsyncClient) -> None:
