@@ -50,6 +50,8 @@ POST_ACTIONS = {
     "/api/v1/users/logout": 204,
     "/api/v1/users/logout-all": 204,
     "/api/v1/users/me/password": 204,
+    "/api/v1/users/password-reset": 202,
+    "/api/v1/users/password-reset/confirm": 204,
 }
 
 

@@ -5,7 +5,7 @@ import uuid
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from tests.conftest import Mailbox
+from tests.conftest import Mailbox, text_of
 from tests.database import stored_rows_of_session
 from tests.factories import (
     PASSWORD,
@@ -48,7 +48,7 @@ async def test_sign_up_sends_the_welcome_email(client: AsyncClient, mailbox: Mai
     [message] = await mailbox.wait_for(1, to=user["email"])
     assert message["To"] == user["email"]
     assert "Welcome" in message["Subject"]
-    assert "Grace Hopper" in message.get_payload()
+    assert "Grace Hopper" in text_of(message)
 
 
 async def test_sign_up_twice_with_one_email_is_a_conflict(client: AsyncClient) -> None:

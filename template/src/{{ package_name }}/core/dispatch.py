@@ -2,7 +2,11 @@
 
 from typing import Protocol
 
+from .email import EmailTemplate
+
 
 class TaskDispatcher(Protocol):
-    async def send_welcome_email(self, *, email: str, full_name: str) -> None:
-        """Send the welcome e-mail to a new user, outside the request."""
+    async def send_email(
+        self, *, template: EmailTemplate, to: str, variables: dict[str, str]
+    ) -> None:
+        """Send one of the service's e-mails (core/email.py), outside the request."""

@@ -1,14 +1,47 @@
-"""Outgoing e-mail over SMTP. The task code every queue backend runs."""
+"""Outgoing e-mail over SMTP. The task code every queue backend runs.
+
+Each e-mail is a template in `emails/` of the package: `<name>.txt` (the plain text part)
+and `<name>.html` (the HTML alternative, autoescaped), rendered with Jinja2 from string
+variables. A queue job carries only the template's name, the address and those variables.
+"""
 
 import logging
 import re
+from collections.abc import Mapping
 from email.message import EmailMessage
+from enum import StrEnum
+from pathlib import Path
 
 import aiosmtplib
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from .config import Settings
 
 logger = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "emails"
+
+
+class EmailTemplate(StrEnum):
+    """The e-mails the service sends: a template pair in `emails/` and a subject each."""
+
+    WELCOME = "welcome"
+    PASSWORD_RESET = "password_reset"
+
+
+SUBJECTS: dict[EmailTemplate, str] = {
+    EmailTemplate.WELCOME: "Welcome to {project_name}",
+    EmailTemplate.PASSWORD_RESET: "Reset your {project_name} password",
+}
+
+_templates = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    # Names and links are escaped in the HTML part; the text part is sent as written.
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    # A variable the caller forgot fails the job, rather than sending an e-mail with a hole.
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
 
 
 class DeliveryError(Exception):
@@ -25,13 +58,17 @@ class DeliveryError(Exception):
 RETRYABLE_ERRORS: tuple[type[Exception], ...] = (DeliveryError,)
 
 
-def welcome_message(*, sender: str, email: str, full_name: str, project_name: str) -> EmailMessage:
+def render_email(
+    template: EmailTemplate, *, sender: str, to: str, variables: Mapping[str, str]
+) -> EmailMessage:
+    """The e-mail as sent: a text part and its HTML alternative."""
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = email
-    message["Subject"] = f"Welcome to {project_name}"
-    message.set_content(
-        f"Hello {full_name},\n\nyour {project_name} account is ready.\n\nWelcome aboard!\n"
+    message["To"] = to
+    message["Subject"] = SUBJECTS[template].format(**variables)
+    message.set_content(_templates.get_template(f"{template}.txt").render(variables))
+    message.add_alternative(
+        _templates.get_template(f"{template}.html").render(variables), subtype="html"
     )
     return message
 
@@ -41,14 +78,20 @@ def _masked(error: Exception, email: str) -> str:
     return re.sub(re.escape(email), "***", described, flags=re.IGNORECASE)
 
 
-async def send_welcome_email(settings: Settings, *, email: str, full_name: str) -> None:
-    """Render and send the welcome e-mail; raises DeliveryError on SMTP failure so that
-    queues can retry."""
-    message = welcome_message(
+def _label(template: EmailTemplate) -> str:
+    return template.value.replace("_", " ")
+
+
+async def send_email(
+    settings: Settings, *, template: EmailTemplate, to: str, variables: Mapping[str, str]
+) -> None:
+    """Render and send one e-mail; raises DeliveryError on SMTP failure so that queues can
+    retry. Every template also gets `project_name`."""
+    message = render_email(
+        template,
         sender=settings.email_sender,
-        email=email,
-        full_name=full_name,
-        project_name=settings.project_name,
+        to=to,
+        variables={"project_name": settings.project_name, **variables},
     )
     try:
         await aiosmtplib.send(
@@ -63,25 +106,34 @@ async def send_welcome_email(settings: Settings, *, email: str, full_name: str) 
         )
     except (aiosmtplib.SMTPException, OSError) as error:
         # `from None`: a traceback of the DeliveryError leaves out the unmasked original.
-        raise DeliveryError(_masked(error, email)) from None
-    logger.info("welcome e-mail sent", extra={"email_domain": email.rpartition("@")[2]})
+        raise DeliveryError(_masked(error, to)) from None
+    logger.info(
+        f"{_label(template)} e-mail sent", extra={"email_domain": to.rpartition("@")[2]}
+    )
 
 
-async def attempt_welcome_email(
-    settings: Settings, *, email: str, full_name: str, attempt: int, attempts: int
+async def attempt_email(
+    settings: Settings,
+    *,
+    template: EmailTemplate,
+    to: str,
+    variables: Mapping[str, str],
+    attempt: int,
+    attempts: int,
 ) -> None:
-    """One attempt of a queue's job at `send_welcome_email`, out of `attempts` in all.
+    """One attempt of a queue's job at `send_email`, out of `attempts` in all.
 
     A failed attempt is logged (WARNING while retries remain, ERROR for the last one) with
     the error's type and message, never the job's arguments, then raised for the queue.
     """
     try:
-        await send_welcome_email(settings, email=email, full_name=full_name)
+        await send_email(settings, template=template, to=to, variables=variables)
     except DeliveryError as error:
         last = attempt >= attempts
+        outcome = "giving up" if last else "will retry"
         logger.log(
             logging.ERROR if last else logging.WARNING,
-            "welcome e-mail not sent, giving up" if last else "welcome e-mail not sent, will retry",
+            f"{_label(template)} e-mail not sent, {outcome}",
             extra={"error": str(error), "attempt": attempt, "attempts": attempts},
         )
         raise

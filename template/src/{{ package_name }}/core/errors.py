@@ -49,6 +49,12 @@ class AppError(Exception):
         super().__init__(self.detail)
 
 
+class BadRequestError(AppError):
+    status_code = HTTPStatus.BAD_REQUEST
+    code = "bad_request"
+    message = "The request cannot be carried out as it is."
+
+
 class NotFoundError(AppError):
     status_code = HTTPStatus.NOT_FOUND
     code = "not_found"

@@ -87,32 +87,33 @@ def access_token_expiry(token: str) -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
-class RefreshToken:
-    """A refresh token, `<session id>.<secret>`: the session is found by its id, and the
-    secret compared (in constant time) with the digest the session stores."""
+class OpaqueToken:
+    """A refresh token or a password reset token, `<record id>.<secret>`: the session (or
+    reset) is found by its id, and the secret compared (in constant time) with the digest
+    the record stores."""
 
-    session_id: UUID
+    record_id: UUID
     secret: str
 
     def __str__(self) -> str:
-        return f"{self.session_id}.{self.secret}"
+        return f"{self.record_id}.{self.secret}"
 
     @classmethod
     def parse(cls, token: str) -> Self | None:
-        session_id, _, secret = token.partition(".")
+        record_id, _, secret = token.partition(".")
         try:
-            return cls(session_id=UUID(session_id), secret=secret) if secret else None
+            return cls(record_id=UUID(record_id), secret=secret) if secret else None
         except ValueError:
             return None
 
 
-def new_refresh_secret() -> str:
-    """The secret of a refresh token: 256 random bits, URL-safe."""
+def new_token_secret() -> str:
+    """The secret of an opaque token: 256 random bits, URL-safe."""
     return secrets.token_urlsafe(32)
 
 
 def token_digest(secret: str) -> str:
-    """What is stored of a refresh token's secret: its SHA-256. The secret is 256 random
+    """What is stored of an opaque token's secret: its SHA-256. The secret is 256 random
     bits, so a fast hash is enough (nothing to guess), and a stolen table holds no token."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
