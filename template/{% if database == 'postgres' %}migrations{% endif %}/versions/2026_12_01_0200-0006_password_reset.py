@@ -32,9 +32,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_password_reset")),
     )
-    op.create_index(
-        op.f("ix_password_reset_user_id"), "password_reset", ["user_id"], unique=False
-    )
+    op.create_index(op.f("ix_password_reset_user_id"), "password_reset", ["user_id"], unique=False)
 
 
 def downgrade() -> None:

@@ -26,7 +26,7 @@ class EmailTemplate(StrEnum):
     """The e-mails the service sends: a template pair in `emails/` and a subject each."""
 
     WELCOME = "welcome"
-    PASSWORD_RESET = "password_reset"
+    PASSWORD_RESET = "password_reset"  # noqa: S105  (a template's name, not a password)
 
 
 SUBJECTS: dict[EmailTemplate, str] = {
@@ -107,9 +107,7 @@ async def send_email(
     except (aiosmtplib.SMTPException, OSError) as error:
         # `from None`: a traceback of the DeliveryError leaves out the unmasked original.
         raise DeliveryError(_masked(error, to)) from None
-    logger.info(
-        f"{_label(template)} e-mail sent", extra={"email_domain": to.rpartition("@")[2]}
-    )
+    logger.info(f"{_label(template)} e-mail sent", extra={"email_domain": to.rpartition("@")[2]})
 
 
 async def attempt_email(
