@@ -788,7 +788,7 @@ def sign_up_and_expect_the_email(
     message = mailbox.wait_for(email, timeout_seconds=180)
     logs = "\n".join(process.output() for process in running.values())
     assert message is not None, f"no welcome e-mail reached the SMTP server\n{logs}"
-    assert "Grace Hopper" in str(message.get_payload())
+    assert "Grace Hopper" in message.as_string()
 
 
 def check_health(
