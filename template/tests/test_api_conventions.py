@@ -43,7 +43,7 @@ def test_every_route_declares_status_code_and_response(app: FastAPI) -> None:
         assert route.summary, route.path
 
 
-# POSTs that create nothing a client reads back: session and password actions.
+# POSTs that create nothing a client reads back: session, password and verification actions.
 POST_ACTIONS = {
     "/api/v1/users/token": 200,
     "/api/v1/users/token/refresh": 200,
@@ -52,6 +52,8 @@ POST_ACTIONS = {
     "/api/v1/users/me/password": 204,
     "/api/v1/users/password-reset": 202,
     "/api/v1/users/password-reset/confirm": 204,
+    "/api/v1/users/verify": 204,
+    "/api/v1/users/me/verification-email": 202,
 }
 
 

@@ -36,7 +36,15 @@ async def test_sign_up_returns_the_public_fields_only(client: AsyncClient) -> No
 
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "email", "full_name", "is_active", "role", "created_at"}
+    assert set(body) == {
+        "id",
+        "email",
+        "full_name",
+        "is_active",
+        "is_verified",
+        "role",
+        "created_at",
+    }
     assert body["email"] == "ada@example.com"
     assert body["role"] == "user"
     assert body["full_name"] == "Ada"

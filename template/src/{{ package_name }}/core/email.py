@@ -26,11 +26,13 @@ class EmailTemplate(StrEnum):
     """The e-mails the service sends: a template pair in `emails/` and a subject each."""
 
     WELCOME = "welcome"
+    VERIFY_EMAIL = "verify_email"
     PASSWORD_RESET = "password_reset"  # noqa: S105  (a template's name, not a password)
 
 
 SUBJECTS: dict[EmailTemplate, str] = {
     EmailTemplate.WELCOME: "Welcome to {project_name}",
+    EmailTemplate.VERIFY_EMAIL: "Verify your {project_name} e-mail address",
     EmailTemplate.PASSWORD_RESET: "Reset your {project_name} password",
 }
 

@@ -1,5 +1,6 @@
-"""Password hashing (argon2), access tokens (JWT with pinned algorithm, issuer and audience)
-and refresh tokens (opaque, random, stored as a hash)."""
+"""Password hashing (argon2), access tokens (JWT with pinned algorithm, issuer and audience),
+e-mail verification tokens (JWT for another audience) and refresh tokens (opaque, random,
+stored as a hash)."""
 
 import hashlib
 import hmac
@@ -76,6 +77,59 @@ def decode_access_token(token: str, settings: Settings) -> AccessClaims | None:
         return None
     try:
         return AccessClaims(user_id=UUID(str(claims["sub"])), session_id=UUID(str(claims["sid"])))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationClaims:
+    """Whom a valid e-mail verification token names, and the address (its identity key) it
+    was sent to: verifying holds only while the account still has that address."""
+
+    user_id: UUID
+    email_key: str
+
+
+def _verification_audience(settings: Settings) -> str:
+    # Another audience than access tokens': neither kind of token is accepted as the other.
+    return f"{settings.jwt_audience}:verify-email"
+
+
+def create_verification_token(
+    user_id: UUID, email_key: str, settings: Settings, *, now: datetime | None = None
+) -> str:
+    """The token of an e-mail verification link. Stateless: verifying twice does no harm,
+    so nothing needs to be stored to spend it."""
+    issued_at = now or datetime.now(UTC)
+    claims = {
+        "sub": str(user_id),
+        "email": email_key,
+        "iat": issued_at,
+        "exp": issued_at + timedelta(hours=settings.email_verification_expire_hours),
+        "iss": settings.jwt_issuer,
+        "aud": _verification_audience(settings),
+    }
+    return jwt.encode(
+        claims, settings.jwt_secret.get_secret_value(), algorithm=settings.jwt_algorithm
+    )
+
+
+def decode_verification_token(token: str, settings: Settings) -> VerificationClaims | None:
+    """The account and address of a valid verification token; None for any invalid, expired
+    or foreign token (an access token included)."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret.get_secret_value(),
+            algorithms=[settings.jwt_algorithm],
+            issuer=settings.jwt_issuer,
+            audience=_verification_audience(settings),
+            options={"require": ["exp", "iat", "iss", "aud", "sub", "email"]},
+        )
+    except jwt.PyJWTError:
+        return None
+    try:
+        return VerificationClaims(user_id=UUID(str(claims["sub"])), email_key=str(claims["email"]))
     except ValueError:
         return None
 
