@@ -60,13 +60,11 @@ class StdoutHandler(logging.StreamHandler[TextIO]):
 
 def configure_logging(level: str) -> None:
     """JSON to stdout; replaces this module's handler only, so other handlers keep working."""
-    # What no line shows (thread, process and task names), not looked up for every record:
-    # the access log writes one per request.
+    # What no line shows (thread and process names), not looked up for every record: the
+    # access log writes one per request.
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    if sys.version_info >= (3, 12):
-        logging.logAsyncioTasks = False
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, StdoutHandler)]:
         root.removeHandler(handler)
