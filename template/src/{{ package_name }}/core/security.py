@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Self
+from typing import Any, Self
 from uuid import UUID
 
 import jwt
@@ -95,16 +95,25 @@ def _verified_access_claims(
     and verifying it again costs more than the rest of a small read (PyJWT checks the
     base64 alphabet one character at a time). Only valid tokens are remembered (a refused
     one raises), so nothing refused is ever accepted from here."""
-    claims = jwt.decode(
+    claims = _decode(token, key, algorithm, issuer, audience, required="sid")
+    verified = AccessClaims(user_id=UUID(str(claims["sub"])), session_id=UUID(str(claims["sid"])))
+    return verified, int(claims["exp"])
+
+
+def _decode(
+    token: str, key: str, algorithm: str, issuer: str, audience: str, *, required: str
+) -> dict[str, Any]:
+    """The claims of a token signed with `key` by the pinned algorithm, for this issuer and
+    audience, unexpired, with the standard claims and the `required` one of its kind;
+    PyJWTError otherwise."""
+    return jwt.decode(
         token,
         key,
         algorithms=[algorithm],
         issuer=issuer,
         audience=audience,
-        options={"require": ["exp", "iat", "iss", "aud", "sub", "sid"]},
+        options={"require": ["exp", "iat", "iss", "aud", "sub", required]},
     )
-    verified = AccessClaims(user_id=UUID(str(claims["sub"])), session_id=UUID(str(claims["sid"])))
-    return verified, int(claims["exp"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,13 +153,13 @@ def decode_verification_token(token: str, settings: Settings) -> VerificationCla
     """The account and address of a valid verification token; None for any invalid, expired
     or foreign token (an access token included)."""
     try:
-        claims = jwt.decode(
+        claims = _decode(
             token,
             settings.jwt_secret.get_secret_value(),
-            algorithms=[settings.jwt_algorithm],
-            issuer=settings.jwt_issuer,
-            audience=_verification_audience(settings),
-            options={"require": ["exp", "iat", "iss", "aud", "sub", "email"]},
+            settings.jwt_algorithm,
+            settings.jwt_issuer,
+            _verification_audience(settings),
+            required="email",
         )
     except jwt.PyJWTError:
         return None
