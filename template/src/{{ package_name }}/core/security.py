@@ -14,6 +14,7 @@ from uuid import UUID
 
 import jwt
 from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from starlette.concurrency import run_in_threadpool
 
 from .config import Settings
@@ -22,22 +23,48 @@ from .config import Settings
 # active at once on one process; the least recently used is forgotten first.
 VERIFIED_TOKENS_KEPT = 4096
 
-_password_hash = PasswordHash.recommended()
-# Verified when the e-mail is unknown, so that sign-in takes as long either way
-# and response times do not reveal which e-mails have accounts.
-_DUMMY_HASH = _password_hash.hash("dummy password that matches no account")
+
+@lru_cache(maxsize=4)
+def _password_hashing(
+    memory_kib: int, time_cost: int, parallelism: int
+) -> tuple[PasswordHash, str]:
+    """argon2id at the settings' cost, and a hash of a password no account has: verified when
+    the e-mail is unknown, so that sign-in takes as long either way and response times do not
+    reveal which e-mails have accounts. Made on first use, whichever the path."""
+    hashing = PasswordHash(
+        (Argon2Hasher(memory_cost=memory_kib, time_cost=time_cost, parallelism=parallelism),)
+    )
+    return hashing, hashing.hash("dummy password that matches no account")
 
 
-async def hash_password(password: str) -> str:
-    # argon2 is CPU-bound by design; it releases the GIL, so a thread keeps the loop free.
-    return await run_in_threadpool(_password_hash.hash, password)
+def _hashing_for(settings: Settings) -> tuple[PasswordHash, str]:
+    return _password_hashing(
+        settings.password_hash_memory_kib,
+        settings.password_hash_time_cost,
+        settings.password_hash_parallelism,
+    )
 
 
-async def verify_password(password: str, password_hash: str | None) -> bool:
-    if password_hash is None:
-        await run_in_threadpool(_password_hash.verify, password, _DUMMY_HASH)
-        return False
-    return await run_in_threadpool(_password_hash.verify, password, password_hash)
+def _hash(password: str, settings: Settings) -> str:
+    hashing, _ = _hashing_for(settings)
+    return hashing.hash(password)
+
+
+def _verify(password: str, password_hash: str | None, settings: Settings) -> bool:
+    hashing, dummy_hash = _hashing_for(settings)
+    # A hash is checked at the cost it records: hashes made before the settings changed
+    # keep working.
+    matches = hashing.verify(password, password_hash or dummy_hash)
+    return matches and password_hash is not None
+
+
+# argon2 is CPU-bound by design; it releases the GIL, so a thread keeps the loop free.
+async def hash_password(password: str, settings: Settings) -> str:
+    return await run_in_threadpool(_hash, password, settings)
+
+
+async def verify_password(password: str, password_hash: str | None, settings: Settings) -> bool:
+    return await run_in_threadpool(_verify, password, password_hash, settings)
 
 
 @dataclass(frozen=True, slots=True)
