@@ -200,7 +200,8 @@ def score(kube_score: str, manifest: str, directory: Path) -> None:
 
 
 def env_keys(env_example: str) -> set[str]:
-    return {match[1] for match in re.finditer(r"^([A-Z][A-Z0-9_]*)=", env_example, flags=re.M)}
+    """`NAME=value`, and `#NAME=value` for a setting left unset (the servers' addresses)."""
+    return {match[1] for match in re.finditer(r"^#?([A-Z][A-Z0-9_]*)=", env_example, flags=re.M)}
 
 
 @pytest.fixture

@@ -248,7 +248,10 @@ def test_make_dev_journey(
         if answers["database"] == "postgres":
             migration_made(project, env)
         admin_made(project, env)
-        # The README: FIRST_ADMIN_EMAIL and FIRST_ADMIN_PASSWORD make an admin at start.
+        # The README: `cp .env.example .env` leaves the servers to make dev; and
+        # FIRST_ADMIN_EMAIL and FIRST_ADMIN_PASSWORD make an admin at start.
+        copied = run_step("cp", ("sh", "-c", "cp .env.example .env"), project, env, 60)
+        assert copied.ok, copied.failure()
         with (project / ".env").open("a", encoding="utf-8") as env_file:
             env_file.write(f"FIRST_ADMIN_EMAIL={FIRST_ADMIN}\nFIRST_ADMIN_PASSWORD={PASSWORD}\n")
 
