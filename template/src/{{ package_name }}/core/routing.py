@@ -5,13 +5,33 @@ an included router as one node of a tree (FastAPI 0.137 and later): every reques
 routes of each router before its own, once to match and once to handle, prefix or not. That
 was 13 % of the instructions of a GET of one order (docs/performance.md). Registered here,
 each route is one entry of the app's own table: one scan, no per-router bookkeeping, and
-the same OpenAPI document, dependencies and overrides as `include_router` gives.
+the same OpenAPI document, dependencies and overrides as `include_router` gives. Each
+entry is a `LiteralPrefixRoute`, which turns away a request for another path cheaply.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute, APIWebSocketRoute
+from starlette.routing import Match
+from starlette.types import Scope
+
+
+class LiteralPrefixRoute(APIRoute):
+    """An `APIRoute` that turns a request away by the literal start of its path (up to its
+    first `{`) before FastAPI's matching: a table of routes is scanned in order, and most
+    of them are not the request's. A path its regex matches always starts with that literal;
+    behind a `root_path` the check is left to FastAPI."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        self.literal_prefix = path.split("{", 1)[0]
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if not scope["path"].startswith(self.literal_prefix) and not scope.get("root_path"):
+            return Match.NONE, {}
+        return super().matches(scope)
 
 
 def include_routes(
@@ -57,7 +77,8 @@ def include_routes(
             include_in_schema=route.include_in_schema,
             response_class=route.response_class,
             name=route.name,
-            route_class_override=type(route),
+            # Routes of a class of yours keep it (and FastAPI's matching).
+            route_class_override=LiteralPrefixRoute if type(route) is APIRoute else type(route),
             callbacks=route.callbacks,
             openapi_extra=route.openapi_extra,
             generate_unique_id_function=route.generate_unique_id_function,
