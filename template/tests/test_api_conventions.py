@@ -14,10 +14,9 @@ from tests.factories import assert_error
 
 
 def served_routes(app: FastAPI) -> list[RouteContext]:
-    """Every route the app serves, included routers' too, with its full path.
-
-    ``app.routes`` holds one entry per included router, not its routes: FastAPI includes
-    routers lazily. A ``RouteContext`` reads like the route, with the path it is served at.
+    """Every route the app serves, with its full path: those registered one by one
+    (core/routing.py) and those of a router included whole, which ``app.routes`` holds as
+    one entry. A ``RouteContext`` reads like the route, with the path it is served at.
     """
     return list(iter_route_contexts(app.routes))
 
